@@ -1,0 +1,5 @@
+"""``python -m cityfocus`` runs the command line."""
+
+from cityfocus.cli import main
+
+main()
