@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from cityfocus.data.citydata import CityData
-from cityfocus.data.windows import steps_per_day, time_features
+from cityfocus.data.windows import Windows, steps_per_day, time_features
 from cityfocus.errors import DataError
 from cityfocus.models.forecast import Forecast
 
@@ -76,6 +76,12 @@ class HistoricalAverage:
         window_end = data.timestamps[at - 1] if at > 0 else None
         return Forecast(self.table_[key], times, self.zones_, window_end)
 
+    def predict_windows(self, windows: Windows) -> np.ndarray:
+        """``[S, H, N]`` forecasts for every window (original units)."""
+        y_time = windows.batch().y_time
+        key = y_time[..., 0] + self.slots_ * (y_time[..., 1] if self.weekly else 0)
+        return self.table_[key]
+
 
 class Persistence:
     """The last observed value of each zone, repeated over the horizon."""
@@ -98,3 +104,13 @@ class Persistence:
         mean = np.tile(value, (self.horizon, 1)).astype(np.float32)
         return Forecast(mean, _future_times(data, at, self.horizon), self.zones_,
                         data.timestamps[at - 1])
+
+    def predict_windows(self, windows: Windows) -> np.ndarray:
+        """``[S, H, N]``: each window's last observed input value per zone (0 if none)."""
+        batch = windows.batch()
+        k = windows.data.target_index
+        x, m = batch.x[..., k], batch.x_mask[..., k]  # [S, L, N]
+        L = x.shape[1]
+        last = np.where(m.any(1), L - 1 - np.argmax(m[:, ::-1], axis=1), 0)  # [S, N]
+        value = np.take_along_axis(x, last[:, None, :], axis=1)[:, 0]
+        return np.repeat(value[:, None, :], self.horizon, axis=1).astype(np.float32)
