@@ -31,7 +31,9 @@ def feature_stats(data: CityData) -> list[dict[str, float | str]]:
 
 
 @data_app.command("info")
-def info(source: str = typer.Argument(..., help="Dataset name (e.g. synthetic, los_loop) or file path.")) -> None:
+def info(
+    source: str = typer.Argument(..., help="Dataset name (e.g. synthetic, los_loop) or path."),
+) -> None:
     """Print shape, period, frequency, missing share and per-feature statistics."""
     from cityfocus.data.readers import load_dataset
 
@@ -46,8 +48,8 @@ def info(source: str = typer.Argument(..., help="Dataset name (e.g. synthetic, l
     summary.add_row("target", data.target)
     has_coords = bool(data.zones[["lat", "lon"]].notna().all(axis=1).any())
     summary.add_row("zone coordinates", "yes" if has_coords else "no")
-    edges = "none" if data.adjacency is None else f"{int((data.adjacency > 0).sum())} non-zero links"
-    summary.add_row("adjacency", edges)
+    links = "none" if data.adjacency is None else f"{int((data.adjacency > 0).sum())} links"
+    summary.add_row("adjacency", links)
     console.print(summary)
     stats = Table(title="features (observed entries)")
     for col in ("feature", "observed", "missing", "mean", "std", "min", "max"):

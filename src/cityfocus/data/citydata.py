@@ -28,7 +28,7 @@ def _zone_table(zones: pd.DataFrame | Sequence[str] | None, n: int, source: str)
         raise DataError("zone table has no 'id' column", source=source)
     table = pd.DataFrame({"id": zones["id"].astype(str).to_numpy()})
     if len(table) != n:
-        raise DataError(f"zone table has {len(table)} rows but values have {n} zones", source=source)
+        raise DataError(f"zone table has {len(table)} rows, values have {n} zones", source=source)
     duplicated = table["id"][table["id"].duplicated()]
     if len(duplicated):
         raise DataError(f"zone id {duplicated.iloc[0]!r} appears more than once", source=source)
@@ -211,7 +211,7 @@ class CityData:
         return (
             f"CityData({self.name!r}, T={T}, N={N}, F={F}, freq={self.freq}, "
             f"{self.timestamps[0]} .. {self.timestamps[-1]}, target={self.target!r}, "
-            f"missing={self.missing_share():.1%}, graph={'yes' if self.adjacency is not None else 'no'})"
+            f"missing={self.missing_share():.1%}, graph={self.adjacency is not None})"
         )
 
 
@@ -233,7 +233,8 @@ def _check_timestamps(
         problem = "duplicated" if steps[i - 1] == 0 else "out of order"
         raise DataError(f"timestamp {index[i]} at step {i} is {problem}", source=name)
     if freq is not None:
-        step = pd.Timedelta(pd.tseries.frequencies.to_offset(freq)) if isinstance(freq, str) else pd.Timedelta(freq)
+        offset = pd.tseries.frequencies.to_offset(freq) if isinstance(freq, str) else freq
+        step = pd.Timedelta(offset)
     elif len(steps):
         step = pd.Timedelta(int(steps[0]), unit="ns")
     else:

@@ -108,7 +108,8 @@ def synthetic_city(
     rate = 0.35 * risk * activity
     incidents = rng.poisson(rate).astype(np.float32)
 
-    traffic = 120.0 * activity * rng.uniform(0.7, 1.3, size=N) * (1 + 0.05 * rng.standard_normal((T, N)))
+    capacity = rng.uniform(0.7, 1.3, size=N)
+    traffic = 120.0 * capacity * activity * (1 + 0.05 * rng.standard_normal((T, N)))
     episodes = _episodes(T, steps_per_day, rng)
     pm25 = _pollution(traffic, episodes, steps_per_day, rng)
 
@@ -165,7 +166,8 @@ def _daily_weekly_profile(ts: pd.DatetimeIndex, N: int, rng: np.random.Generator
     morning = rng.uniform(0.3, 1.0, size=N)  # residential zones peak in the morning
     evening = rng.uniform(0.3, 1.0, size=N)  # commercial zones in the evening
     day = 1.0 / (1.0 + np.exp(-(hour - 6.5) * 1.5)) / (1.0 + np.exp((hour - 22.5) * 1.5))
-    rush = morning * np.exp(-((hour - 8.0) ** 2) / 2.0) + evening * np.exp(-((hour - 17.5) ** 2) / 3.0)
+    rush = (morning * np.exp(-((hour - 8.0) ** 2) / 2.0)
+            + evening * np.exp(-((hour - 17.5) ** 2) / 3.0))
     weekday_profile = 0.25 + 0.6 * day + 0.9 * rush
     weekend_profile = 0.25 + 0.5 * day + 0.4 * np.exp(-((hour - 14.0) ** 2) / 8.0)
     return np.where(weekend, weekend_profile, weekday_profile)

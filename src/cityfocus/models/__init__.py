@@ -1,4 +1,4 @@
-"""Forecasters: every model fits ``fit(train, val)`` / ``predict(data, at)`` and returns a Forecast."""
+"""Forecasters: ``fit(train, val)``, ``predict(data, at) -> Forecast``, ``predict_windows``."""
 
 from cityfocus.models.baselines import HistoricalAverage, Persistence
 from cityfocus.models.forecast import Forecast
