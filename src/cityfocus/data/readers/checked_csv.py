@@ -120,7 +120,7 @@ def read_csv(
     path: str | Path,
     *,
     header: bool = True,
-    dtype: Mapping[str, Any] | None = None,
+    dtype: Mapping[Any, Any] | type | None = None,
     numeric: Sequence[str] | None = None,
 ) -> SourceTable:
     """Read a CSV (optionally gzipped) after checking its layout.
@@ -128,7 +128,7 @@ def read_csv(
     Args:
         path: the file.
         header: whether line 1 holds column names (must be unique).
-        dtype: explicit pandas dtypes per column (fast path for large files).
+        dtype: explicit pandas dtypes, per column or for all (``str`` keeps ids as written).
         numeric: columns that must be numeric; the first non-numeric cell is reported by line
             and column. Empty cells and ``NA``-like strings become NaN.
 
@@ -145,12 +145,16 @@ def read_csv(
         if len(lines) < 2:
             raise DataError("no data rows after the header", source=source)
     try:
-        frame = _parse(raw, header, dtype)
-    except ValueError:
-        if dtype is None:
-            raise DataError("malformed CSV", source=source) from None
-        frame = _parse(raw, header, None)  # the located error comes from numeric_matrix below
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        try:
+            frame = _parse(raw, header, dtype)
+        except ValueError as err:
+            if dtype is None or isinstance(err, pd.errors.ParserError | UnicodeDecodeError):
+                raise
+            # a cell that does not fit its dtype: re-read untyped, numeric_matrix names the cell
+            frame = _parse(raw, header, None)
+    except UnicodeDecodeError:
+        raise DataError("not UTF-8 text", source=source) from None
+    except ValueError as err:
         raise DataError(f"malformed CSV ({_first_line(err)})", source=source) from None
     if names is not None:
         frame.columns = pd.Index(names)
@@ -186,11 +190,11 @@ def numeric_matrix(table: SourceTable, columns: Sequence[Any]) -> np.ndarray:
     return out
 
 
-def _parse(raw: bytes, header: bool, dtype: Mapping[str, Any] | None) -> pd.DataFrame:
+def _parse(raw: bytes, header: bool, dtype: Mapping[Any, Any] | type | None) -> pd.DataFrame:
     return pd.read_csv(
         io.BytesIO(raw),
         header=0 if header else None,
-        dtype=dict(dtype) if dtype is not None else None,
+        dtype=dict(dtype) if isinstance(dtype, Mapping) else dtype,
         skip_blank_lines=True,
         low_memory=False,
     )

@@ -1,0 +1,175 @@
+"""Readers and writers: every way city data enters cityfocus ends in ``load_dataset``.
+
+A name loads a built-in dataset from the shared data directory (or the synthetic city); a path
+is read by its suffix: ``.parquet`` (a cityfocus file, else a long table), ``.csv``/``.csv.gz``
+(a long table when it has ``timestamp`` and ``zone`` columns, else a wide matrix), or a
+directory holding one of the built-in datasets.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from cityfocus.data.citydata import CityData
+from cityfocus.data.readers.beijing_air import read_beijing_air
+from cityfocus.data.readers.los_loop import read_los_loop
+from cityfocus.data.readers.nyc_crime import read_nyc_crime
+from cityfocus.data.readers.parquet import cityfocus_metadata, read_parquet, write_parquet
+from cityfocus.data.readers.pyg_json import read_montevideo_bus, read_pedalme_london
+from cityfocus.data.readers.tabular import (
+    read_adjacency_csv,
+    read_long_table,
+    read_table,
+    read_wide_matrix,
+)
+from cityfocus.errors import DataError
+
+DATA_DIR_ENV = "CITYFOCUS_DATA_DIR"
+
+DATASETS: dict[str, str] = {
+    "los_loop": "LA highway speed (mph), 207 detectors, 5 min, 7 days of Mar 2012, road graph",
+    "beijing_air_prsa": "Beijing air quality + weather, 12 stations, hourly, 2013-03..2017-02",
+    "nyc_crime": "NYC daily crime counts per 3 km cell, 4 categories + total, 2014-2015, grid",
+    "montevideo_bus": "Montevideo hourly boardings at 675 bus stops, Oct 2020, line graph",
+    "pedalme_london": "London cargo-bike delivery demand (transformed), 15 localities, weekly",
+    "synthetic": "the embedded synthetic city (no files needed), seed 0",
+}
+
+_READERS: dict[str, Callable[..., CityData]] = {
+    "los_loop": read_los_loop,
+    "beijing_air_prsa": read_beijing_air,
+    "nyc_crime": read_nyc_crime,
+    "montevideo_bus": read_montevideo_bus,
+    "pedalme_london": read_pedalme_london,
+}
+
+# a file that identifies each dataset folder, for directories not named after the dataset
+_SIGNATURES = {
+    "los_loop": "los_speed.csv",
+    "nyc_crime": "nyc_crime_counts.npz",
+    "montevideo_bus": "montevideo_bus.json",
+    "pedalme_london": "pedalme_london.json",
+}
+
+__all__ = [
+    "DATASETS",
+    "data_dir",
+    "load_dataset",
+    "read_adjacency_csv",
+    "read_beijing_air",
+    "read_long_table",
+    "read_los_loop",
+    "read_montevideo_bus",
+    "read_nyc_crime",
+    "read_parquet",
+    "read_pedalme_london",
+    "read_table",
+    "read_wide_matrix",
+    "write_parquet",
+]
+
+
+def load_dataset(name_or_path: str | Path, **options: Any) -> CityData:
+    """Load a built-in dataset by name, or a file or dataset folder by path.
+
+    Args:
+        name_or_path: one of ``DATASETS``, or a path (``.parquet``, ``.csv``, ``.csv.gz``,
+            or a dataset folder).
+        **options: passed to the reader, e.g. ``drop_empty=False`` for ``nyc_crime`` or
+            ``start="2024-01-01", freq="h", adjacency="adj.csv"`` for a wide matrix.
+
+    Raises:
+        DataError: an unknown name, a data directory or file not found, an option the reader
+            does not take, or any problem in the data itself.
+    """
+    text = str(name_or_path)
+    if isinstance(name_or_path, str) and text in DATASETS:
+        if text == "synthetic":
+            from cityfocus.data.synthetic import synthetic_city  # being written alongside
+
+            return _call(lambda: synthetic_city(seed=0).data, text, options)
+        return _call_reader(_READERS[text], data_dir() / text, text, options)
+    path = Path(name_or_path)
+    if path.is_dir():
+        dataset = _dataset_of_folder(path)
+        return _call_reader(_READERS[dataset], path, dataset, options)
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes[-1:] == [".parquet"]:
+        if cityfocus_metadata(path) is not None:
+            return _call_reader(read_parquet, path, "cityfocus parquet", options)
+        return _call_reader(read_long_table, path, "long table", options)
+    if suffixes[-1:] == [".csv"] or suffixes[-2:] == [".csv", ".gz"]:
+        return _call_reader(read_table, path, "CSV table", options)
+    if not path.exists() and not path.suffix:
+        raise DataError(
+            f"unknown dataset {text!r}; valid names are {', '.join(DATASETS)}",
+            hint="or give a path to a .csv, .parquet file or a dataset folder",
+        )
+    if not path.exists():
+        raise DataError("file not found", source=path, hint="check the path")
+    raise DataError(
+        f"cannot read {path.suffix or 'this file'}: expected .csv, .csv.gz, .parquet or a "
+        "dataset folder",
+        source=path,
+    )
+
+
+def data_dir() -> Path:
+    """The shared data directory: ``$CITYFOCUS_DATA_DIR``, else ``<repo>/../shared/data``,
+    else ``/work/shared/data``; DataError naming every place looked at when none exists."""
+    env = os.environ.get(DATA_DIR_ENV)
+    if env:
+        path = Path(env).expanduser()
+        if not path.is_dir():
+            raise DataError(f"{DATA_DIR_ENV}={env} is not a directory")
+        return path
+    repo_root = Path(__file__).resolve().parents[4]  # src/cityfocus/data/readers/__init__.py
+    candidates = [repo_root.parent / "shared" / "data", Path("/work/shared/data")]
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    looked = ", ".join(str(c) for c in candidates)
+    raise DataError(
+        f"shared data directory not found (looked in {looked})",
+        hint=f"set {DATA_DIR_ENV} to the folder holding the dataset folders",
+    )
+
+
+def _dataset_of_folder(path: Path) -> str:
+    if path.name in _READERS:
+        return path.name
+    for dataset, signature in _SIGNATURES.items():
+        if (path / signature).is_file():
+            return dataset
+    if any(path.glob("PRSA_Data_*.csv*")):
+        return "beijing_air_prsa"
+    raise DataError(
+        f"not a known dataset folder; the built-in folders are {', '.join(_READERS)}",
+        source=path,
+    )
+
+
+def _call_reader(
+    reader: Callable[..., CityData], path: Path, label: str, options: dict
+) -> CityData:
+    return _call(lambda: reader(path, **options), label, options, reader)
+
+
+def _call(
+    load: Callable[[], CityData],
+    label: str,
+    options: dict[str, Any],
+    reader: Callable[..., CityData] | None = None,
+) -> CityData:
+    accepted = [] if reader is None else list(inspect.signature(reader).parameters)[1:]
+    unknown = [o for o in options if o not in accepted]
+    if unknown:
+        raise DataError(
+            f"option {unknown[0]!r} does not apply to {label}; "
+            f"options are {', '.join(accepted) or 'none'}"
+        )
+    return load()
