@@ -29,7 +29,7 @@ class SourceTable:
     """A parsed table that still knows where each of its rows came from.
 
     Attributes:
-        frame: the parsed rows (columns named by the header, or 0.. without one).
+        frame: the parsed rows (columns named by the header, or 1, 2, .. without one).
         lines: ``[rows]`` 1-based line number in the file of each row (header is line 1), or
             None for a binary table (Parquet), whose rows are then counted from 1.
         source: the file, for messages.
@@ -156,8 +156,8 @@ def read_csv(
         raise DataError("not UTF-8 text", source=source) from None
     except ValueError as err:
         raise DataError(f"malformed CSV ({_first_line(err)})", source=source) from None
-    if names is not None:
-        frame.columns = pd.Index(names)
+    # header-less columns are numbered from 1, as a person counts fields
+    frame.columns = pd.Index(names) if names is not None else pd.RangeIndex(1, frame.shape[1] + 1)
     row_lines = lines[1:] if header else lines
     if len(row_lines) != len(frame):
         raise DataError(
@@ -170,7 +170,8 @@ def read_csv(
 
 
 def numeric_matrix(table: SourceTable, columns: Sequence[Any]) -> np.ndarray:
-    """``[rows, len(columns)]`` float64; DataError naming the line and column of a non-number."""
+    """``[rows, len(columns)]`` float64 (NaN where empty); DataError naming the line and column
+    of the first non-number or infinite number."""
     out = np.empty((len(table.frame), len(columns)), dtype=np.float64)
     for k, column in enumerate(columns):
         series = table.frame[column]
@@ -180,13 +181,22 @@ def numeric_matrix(table: SourceTable, columns: Sequence[Any]) -> np.ndarray:
             if len(bad) or pd.api.types.is_bool_dtype(series):
                 i = int(bad[0]) if len(bad) else 0
                 raise table.error(
-                    f"non-numeric value {series.iloc[i]!r}",
+                    f"non-numeric value {str(series.iloc[i])!r}",
                     i,
                     column=column,
                     hint="use a number, or leave the field empty for a missing value",
                 )
             series = converted
         out[:, k] = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        infinite = np.flatnonzero(np.isinf(out[:, k]))
+        if len(infinite):
+            i = int(infinite[0])
+            raise table.error(
+                f"infinite value {str(table.frame[column].iloc[i])!r}",
+                i,
+                column=column,
+                hint="leave the field empty for a missing value",
+            )
     return out
 
 

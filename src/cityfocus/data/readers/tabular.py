@@ -112,11 +112,15 @@ def read_adjacency_csv(path: str | Path, zone_ids: list[str]) -> np.ndarray:
     table = read_csv(path, header=False, dtype=str)
     n = len(zone_ids)
     rows, cols = table.frame.shape
-    labelled = cols == n + 1
-    if rows not in (n, n + 1) or cols not in (n, n + 1) or (labelled and rows != n + 1):
+    first = table.frame.iloc[0]
+    has_header = rows == n + 1 or bool(
+        (pd.to_numeric(first, errors="coerce").isna() & first.notna()).any()
+    )
+    size = f"{rows - 1} x {cols} plus a header row" if has_header else f"{rows} x {cols}"
+    if rows - has_header != n or cols not in ((n, n + 1) if has_header else (n,)):
         raise DataError(
-            f"adjacency is {rows} x {cols}, expected {n} x {n} for {n} zones "
-            "(plus a header row of zone ids, optionally a row-label column)",
+            f"adjacency is {size}, expected {n} x {n} for {n} zones "
+            "(optionally with a header row of zone ids and a row-label column)",
             source=path,
         )
     body = SourceTable(
@@ -125,7 +129,7 @@ def read_adjacency_csv(path: str | Path, zone_ids: list[str]) -> np.ndarray:
         path,
     )
     matrix = numeric_matrix(body, body.frame.columns)
-    if rows == n:
+    if not has_header:
         return matrix
     header = [str(v).strip() for v in table.frame.iloc[0, cols - n :]]
     position = {zone: i for i, zone in enumerate(zone_ids)}
@@ -135,7 +139,7 @@ def read_adjacency_csv(path: str | Path, zone_ids: list[str]) -> np.ndarray:
                 f"unknown zone {zone!r} in the header",
                 source=path,
                 row=int(table.lines[0]),
-                column=k + 1 + (cols - n),
+                column=int(table.frame.columns[k + cols - n]),
             )
     if len(set(header)) != n:
         raise DataError("a zone appears twice in the header", source=path, row=int(table.lines[0]))
@@ -199,8 +203,8 @@ def _long(
         raise table.error("missing zone", int(missing_zone[0]), column=ZONE)
     zone_codes, zone_ids = pd.factorize(zone.astype(str).str.strip())
     stamps = parse_timestamps(table, TIMESTAMP)
+    _check_unique_pairs(table, stamps, zone_codes)
     grid, step_of_row = regular_grid(stamps, freq, table)
-    _check_unique_pairs(table, stamps, step_of_row, zone_codes)
     T, N, F = len(grid), len(zone_ids), len(features)
     _check_size(T, N, F, table.source)
     values = np.full((T, N, F), np.nan, dtype=np.float32)
@@ -358,14 +362,15 @@ def _fixed_step(freq: str, source: Path) -> pd.Timedelta:
 
 
 def _check_unique_pairs(
-    table: SourceTable, stamps: pd.DatetimeIndex, step_of_row: np.ndarray, zone_codes: np.ndarray
+    table: SourceTable, stamps: pd.DatetimeIndex, zone_codes: np.ndarray
 ) -> None:
-    key = step_of_row * (int(zone_codes.max()) + 1) + zone_codes
-    repeated = np.flatnonzero(pd.Index(key).duplicated())
+    pairs = pd.DataFrame({"t": stamps.as_unit("ns").asi8, "zone": zone_codes})
+    repeated = np.flatnonzero(pairs.duplicated().to_numpy())
     if len(repeated):
         i = int(repeated[0])
+        same = (pairs["t"] == pairs["t"].iloc[i]) & (pairs["zone"] == pairs["zone"].iloc[i])
+        first = int(np.flatnonzero(same.to_numpy())[0])
         zone = table.frame[ZONE].iloc[i]
-        first = int(np.flatnonzero(key == key[i])[0])
         where = f", first on line {table.lines[first]}" if table.lines is not None else ""
         raise table.error(
             f"duplicated row for timestamp {stamps[i]} and zone {zone!r}{where}",
