@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 
 import numpy as np
@@ -170,3 +171,15 @@ def test_parquet_round_trip_property(tmp_path, shape, seed, missing):
         adjacency=rng.uniform(size=(N, N)) if seed % 2 else None,
     )
     assert d.equals(read_parquet(write_parquet(d, tmp_path / "p.parquet")))
+
+
+def test_examples_in_the_data_format_page_load(tmp_path):
+    page = Path(__file__).parents[2] / "docs" / "data-format.md"
+    long_text, wide_text, adjacency_text = re.findall(r"```csv\n(.*?)```", page.read_text(), re.S)
+    long = load_dataset(write(tmp_path / "long.csv", long_text))
+    assert long.shape == (2, 2, 2) and not long.mask[0, 1, 1]
+    adjacency = write(tmp_path / "graph.csv", adjacency_text)
+    wide = load_dataset(write(tmp_path / "wide.csv", wide_text), adjacency=adjacency)
+    assert wide.shape == (4, 3, 1) and wide.freq == pd.Timedelta("5min")
+    assert wide.zones["id"].tolist() == ["north", "south", "east"]
+    assert wide.adjacency.tolist() == [[0, 1, 0.5], [1, 0, 0], [0.5, 0, 0]]
