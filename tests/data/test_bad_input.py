@@ -180,6 +180,8 @@ def test_adjacency_with_unknown_zone_and_non_numeric_weight(tmp_path):
     assert (
         error_of(wide, adjacency=adj) == f"{adj}, line 1, column 2: unknown zone 'q' in the header"
     )
+    adj = write(tmp_path / "adj.csv", ",a,b\nb,0,1\na,1,0\n")
+    assert error_of(wide, adjacency=adj).startswith(f"{adj}, line 2, column 1: row label 'b'")
     adj = write(tmp_path / "adj.csv", "0,1\n1,x\n")
     assert error_of(wide, adjacency=adj).startswith(
         f"{adj}, line 2, column 2: non-numeric value 'x'"

@@ -143,6 +143,16 @@ def read_adjacency_csv(path: str | Path, zone_ids: list[str]) -> np.ndarray:
             )
     if len(set(header)) != n:
         raise DataError("a zone appears twice in the header", source=path, row=int(table.lines[0]))
+    if cols == n + 1:
+        labels = [str(v).strip() for v in table.frame.iloc[1:, 0]]
+        for k, (label, zone) in enumerate(zip(labels, header, strict=True)):
+            if label != zone:
+                raise DataError(
+                    f"row label {label!r} should be {zone!r} (rows follow the header's order)",
+                    source=path,
+                    row=int(table.lines[k + 1]),
+                    column=1,
+                )
     order = np.array([position[z] for z in header])
     out = np.empty_like(matrix)
     out[np.ix_(order, order)] = matrix
