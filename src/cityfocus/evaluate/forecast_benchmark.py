@@ -1,0 +1,285 @@
+"""The forecast benchmark: every registered model on a dataset under its published protocol.
+
+The protocols (split, lookback, horizons, scored windows) live in ``protocols``; this module
+runs them and scores with the masked metrics.
+
+Models come from ``cityfocus.models.registry.MODELS`` at run time with per-dataset
+hyperparameters from ``MODEL_PARAMS``. Test inputs may reach back into earlier parts (never
+forward) except under the T-GCN rule. ``fit`` receives the train part and the validation
+part preceded by ``lookback`` steps of context, so that every validation window's target
+lies in the validation part.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import random
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cityfocus.atomic import atomic_path
+from cityfocus.data.citydata import CityData
+from cityfocus.data.split import Split
+from cityfocus.data.windows import Windows
+from cityfocus.errors import CityfocusError
+from cityfocus.evaluate.manifest import Manifest
+from cityfocus.evaluate.metrics import count_metrics, forecast_metrics
+from cityfocus.evaluate.protocols import (
+    PROTOCOLS,
+    Protocol,
+    iterated_window_mean,
+    load_benchmark_data,
+    scored_windows,
+    with_target,
+)
+
+DEFAULT_SEED = 0
+
+MODEL_PARAMS: dict[str, dict[str, dict[str, Any]]] = {
+    "los_loop": {},
+    "nyc_crime": {},
+    "beijing_air_prsa": {},
+    "synthetic": {},
+}
+"""``MODEL_PARAMS[dataset][model]``: keyword arguments for ``make_forecaster``."""
+
+QUICK_PARAMS: dict[str, dict[str, Any]] = {}
+"""``QUICK_PARAMS[model]``: overrides for ``--quick`` smoke runs (e.g. few epochs)."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One model fit: a model, a horizon and (count protocol) a category."""
+
+    model: str
+    horizon: int
+    category: str | None = None
+
+    def describe(self) -> str:
+        tail = f", {self.category}" if self.category else ""
+        return f"{self.model} (H={self.horizon}{tail})"
+
+
+def resolve(dataset: str, models: list[str] | None) -> tuple[Protocol, list[str]]:
+    """Check the dataset and model names; ``models=None`` means every registered model."""
+    from cityfocus.models.registry import MODELS
+
+    if dataset not in PROTOCOLS:
+        raise CityfocusError(
+            f"no forecast benchmark for dataset {dataset!r}; choose one of {', '.join(PROTOCOLS)}"
+        )
+    chosen = list(MODELS) if not models else list(dict.fromkeys(models))
+    unknown = [m for m in chosen if m not in MODELS]
+    if unknown:
+        raise CityfocusError(f"unknown model {unknown[0]!r}; choose from {', '.join(MODELS)}")
+    return PROTOCOLS[dataset], chosen
+
+
+def plan(dataset: str, models: list[str] | None = None) -> list[Job]:
+    """Every fit the benchmark will run, in order (for progress bars)."""
+    protocol, chosen = resolve(dataset, models)
+    return [
+        Job(model, horizon, category)
+        for model in chosen
+        for horizon in protocol.horizons
+        for category in (protocol.categories or (None,))
+    ]
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and (if a model already imported it) torch."""
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002  (models may draw from the legacy global state)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.manual_seed(seed)
+
+
+def fit_and_predict(
+    job: Job, protocol: Protocol, split: Split, windows: Windows, params: dict[str, Any],
+    seed: int,
+) -> tuple[np.ndarray, dict[str, float]]:
+    """Fit one model on the train part (validation for early stopping) and forecast the test
+    windows; returns ``[S, H, N]`` forecasts and timings in seconds."""
+    from cityfocus.models.registry import make_forecaster
+
+    L = protocol.lookback
+    val_start, test_start = split.bounds("val")
+    train = split.data.slice_time(0, val_start)
+    val = split.data.slice_time(max(val_start - L, 0), test_start)
+    seed_everything(seed)
+    model = make_forecaster(job.model, L, job.horizon, **params)
+    started = time.perf_counter()
+    model.fit(train, val)
+    fitted = time.perf_counter()
+    y_hat = np.asarray(model.predict_windows(windows), dtype=np.float64)
+    predicted = time.perf_counter()
+    expected = (len(windows), job.horizon, split.data.shape[1])
+    if y_hat.shape != expected:
+        raise RuntimeError(f"{job.model} returned forecasts of shape {y_hat.shape}, "
+                           f"expected {expected}")
+    timing = {"fit_seconds": fitted - started, "predict_seconds": predicted - fitted,
+              "predict_ms_per_window": 1000 * (predicted - fitted) / len(windows)}
+    return y_hat, timing
+
+
+def _manifest(protocol: Protocol, data: CityData, split: Split, horizon: int, seed: int,
+              command: str | None, quick: bool, **extra: Any) -> Manifest:
+    return Manifest(
+        data={"name": data.name, "shape": list(data.shape), "target": data.target,
+              "units": protocol.units, "quick_slice": quick},
+        split={"rule": protocol.split_rule,
+               **{part: list(split.bounds(part)) for part in ("train", "val", "test")},
+               "test_windows": "inside the test part, last window dropped (T-GCN)"
+               if protocol.tgcn_windows else "targets in the test part, inputs may reach back"},
+        lookback=protocol.lookback, horizon=horizon, seed=seed, command=command, extra=extra,
+    )
+
+
+def run_forecast_benchmark(
+    dataset: str,
+    *,
+    models: list[str] | None = None,
+    quick: bool = False,
+    seed: int = DEFAULT_SEED,
+    command: str | None = None,
+    progress: Callable[[Job], None] | None = None,
+) -> dict[str, Any]:
+    """Train and score the chosen models (default: all registered) under ``dataset``'s protocol.
+
+    Args:
+        dataset: a key of ``PROTOCOLS``.
+        models: model names (default: every model in the registry).
+        quick: smoke run: a slice of the data and ``QUICK_PARAMS`` (numbers not comparable).
+        seed: seed set before every fit.
+        command: the command line, recorded in every manifest.
+        progress: called with each ``Job`` before it runs.
+
+    Returns:
+        A JSON-ready dict: ``dataset``, ``protocol``, ``manifest``, ``runs`` (one per model and
+        horizon, with ``metrics`` or ``count_metrics`` and timings), ``protocol_check`` and
+        ``references`` (quoted published figures).
+
+    Raises:
+        CityfocusError: an unknown dataset or model, or unusable data.
+    """
+    jobs = plan(dataset, models)
+    protocol = PROTOCOLS[dataset]
+    data, rate = load_benchmark_data(protocol, quick)
+    split = protocol.split(data)
+    runs: list[dict[str, Any]] = []
+    for model in dict.fromkeys(job.model for job in jobs):
+        for horizon in protocol.horizons:
+            model_jobs = [j for j in jobs if j.model == model and j.horizon == horizon]
+            runs.append(_run_model(model_jobs, protocol, data, split, rate, seed, command,
+                                   quick, progress))
+    checks = []
+    if protocol.tgcn_windows:
+        for horizon in protocol.horizons:
+            windows = scored_windows(protocol, split, horizon)
+            batch = windows.batch()
+            checks.append({
+                "model": "window_mean_ha", "horizon": horizon,
+                "description": "T-GCN's HA (iterated mean of the input window), computed here",
+                "metrics": forecast_metrics(
+                    batch.y, iterated_window_mean(windows), batch.y_mask,
+                    manifest=_manifest(protocol, data, split, horizon, seed, command, quick)),
+            })
+    from cityfocus.evaluate.references import REFERENCES
+
+    return {
+        "dataset": dataset,
+        "quick": quick,
+        "protocol": {"lookback": protocol.lookback, "horizons": list(protocol.horizons),
+                     "split_rule": protocol.split_rule, "target": data.target,
+                     "categories": list(protocol.categories),
+                     "report_steps": list(protocol.report_steps), "units": protocol.units,
+                     "step_minutes": data.freq.total_seconds() / 60},
+        "manifest": _manifest(protocol, data, split, max(protocol.horizons), seed, command,
+                              quick).as_dict(),
+        "environment": {"python": platform.python_version(), "numpy": np.__version__,
+                        "torch": getattr(sys.modules.get("torch"), "__version__", None),
+                        "machine": platform.machine(), "created": datetime.now(UTC).isoformat(
+                            timespec="seconds")},
+        "runs": runs,
+        "protocol_check": checks,
+        "references": [] if quick else REFERENCES.get(dataset, []),
+    }
+
+
+def _run_model(
+    jobs: list[Job], protocol: Protocol, data: CityData, split: Split,
+    rate: np.ndarray | None, seed: int, command: str | None, quick: bool,
+    progress: Callable[[Job], None] | None,
+) -> dict[str, Any]:
+    """One model at one horizon: all its category runs, scored together."""
+    model, horizon = jobs[0].model, jobs[0].horizon
+    params = dict(MODEL_PARAMS.get(protocol.dataset, {}).get(model, {}))
+    if quick:
+        params.update(QUICK_PARAMS.get(model, {}))
+    truths, forecasts, masks, timings = [], [], [], []
+    for job in jobs:
+        if progress is not None:
+            progress(job)
+        job_split = split if job.category is None else protocol.split(
+            with_target(data, job.category))
+        windows = scored_windows(protocol, job_split, horizon)
+        y_hat, timing = fit_and_predict(job, protocol, job_split, windows, params, seed)
+        batch = windows.batch()
+        truths.append(batch.y)
+        forecasts.append(y_hat)
+        masks.append(batch.y_mask)
+        timings.append(timing | ({"category": job.category} if job.category else {}))
+    manifest = _manifest(protocol, data, split, horizon, seed, command, quick,
+                         model=model, params=params)
+    run: dict[str, Any] = {
+        "model": model, "horizon": horizon, "params": params, "n_windows": len(truths[0]),
+        "fit_seconds": sum(t["fit_seconds"] for t in timings),
+        "predict_seconds": sum(t["predict_seconds"] for t in timings),
+        "timings": timings,
+    }
+    if protocol.categories:
+        stack = [np.stack(arrays, axis=-1) for arrays in (truths, forecasts, masks)]
+        run["count_metrics"] = count_metrics(*stack, categories=protocol.categories,
+                                             manifest=manifest)
+        run["metrics_by_category"] = {
+            job.category: forecast_metrics(y, y_hat, m, metrics=("mae", "rmse"),
+                                           manifest=manifest)
+            for job, y, y_hat, m in zip(jobs, truths, forecasts, masks, strict=True)
+        }
+    else:
+        run["metrics"] = forecast_metrics(truths[0], forecasts[0], masks[0], manifest=manifest)
+    if rate is not None:
+        windows = scored_windows(protocol, split, horizon)
+        steps = windows.starts[:, None] + protocol.lookback + np.arange(horizon)[None, :]
+        run["metrics_vs_truth_rate"] = forecast_metrics(
+            rate[steps], forecasts[0], metrics=("mae", "rmse"), manifest=manifest)
+    return run
+
+
+def jsonable(value: Any) -> Any:
+    """Nested results with numpy scalars made plain and NaN/inf made None (strict JSON)."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_json(result: dict[str, Any], path: str | Path) -> None:
+    """Write a benchmark result as strict JSON, atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(jsonable(result), indent=2, ensure_ascii=False) + "\n")
