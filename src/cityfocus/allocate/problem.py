@@ -196,6 +196,22 @@ class AllocationProblem:
                 "lower the budget)"
             )
 
+    def with_demand(self, demand: Any) -> AllocationProblem:
+        """The same problem (family, budget, bounds, weights, units) for other demand."""
+        if np.shape(demand) != self.demand.shape:
+            raise AllocationError(
+                f"demand shape {np.shape(demand)} != the problem's {self.demand.shape}"
+            )
+        return AllocationProblem(
+            demand,
+            self.budget,
+            self.utility,
+            lower=self.lower,
+            upper=self.upper,
+            weights=self.weights,
+            units=self.units,
+        )
+
     # -- evaluation ----------------------------------------------------------------------
     def objective(self, w: np.ndarray, demand: np.ndarray | None = None) -> np.ndarray:
         """``sum_i p_i value_i(w_i)`` per row (natural sense), optionally for other demand."""
