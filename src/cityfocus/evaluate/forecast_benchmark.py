@@ -5,9 +5,9 @@ runs them and scores with the masked metrics.
 
 Models come from ``cityfocus.models.registry.MODELS`` at run time with per-dataset
 hyperparameters from ``MODEL_PARAMS``. Test inputs may reach back into earlier parts (never
-forward) except under the T-GCN rule. ``fit`` receives the train part and the validation
-part preceded by ``lookback`` steps of context, so that every validation window's target
-lies in the validation part.
+forward) except under the T-GCN rule. ``fit(train, val)`` receives the two parts as
+consecutive pieces (``Split.train``, ``Split.val``); a model that needs input context for its
+first validation windows joins them itself.
 """
 
 from __future__ import annotations
@@ -112,14 +112,10 @@ def fit_and_predict(
     windows; returns ``[S, H, N]`` forecasts and timings in seconds."""
     from cityfocus.models.registry import make_forecaster
 
-    L = protocol.lookback
-    val_start, test_start = split.bounds("val")
-    train = split.data.slice_time(0, val_start)
-    val = split.data.slice_time(max(val_start - L, 0), test_start)
     seed_everything(seed)
-    model = make_forecaster(job.model, L, job.horizon, **params)
+    model = make_forecaster(job.model, protocol.lookback, job.horizon, **params)
     started = time.perf_counter()
-    model.fit(train, val)
+    model.fit(split.train, split.val)
     fitted = time.perf_counter()
     y_hat = np.asarray(model.predict_windows(windows), dtype=np.float64)
     predicted = time.perf_counter()
@@ -203,7 +199,7 @@ def run_forecast_benchmark(
                      "split_rule": protocol.split_rule, "target": data.target,
                      "categories": list(protocol.categories),
                      "report_steps": list(protocol.report_steps), "units": protocol.units,
-                     "step_minutes": data.freq.total_seconds() / 60},
+                     "step_minutes": data.freq.total_seconds() / 60, "note": protocol.note},
         "manifest": _manifest(protocol, data, split, max(protocol.horizons), seed, command,
                               quick).as_dict(),
         "environment": {"python": platform.python_version(), "numpy": np.__version__,

@@ -54,6 +54,7 @@ class Protocol:
         report_steps: 1-based horizon steps shown in the Markdown table besides "all".
         tgcn_windows: test windows inside the test part only, last one dropped.
         units: units of the target, for the table.
+        note: a remark printed under the table.
     """
 
     dataset: str
@@ -66,6 +67,7 @@ class Protocol:
     report_steps: tuple[int, ...] = ()
     tgcn_windows: bool = False
     units: str = ""
+    note: str = ""
 
 
 PROTOCOLS: dict[str, Protocol] = {
@@ -73,6 +75,10 @@ PROTOCOLS: dict[str, Protocol] = {
         "los_loop", 12, (3, 6, 9, 12), tgcn_split,
         "T-GCN: first int(0.8*T) steps train (its last 10% validation), last 20% test",
         tgcn_windows=True, units="mph",
+        note="`historical_average` is cityfocus's mean by (slot of day, weekday) over the train "
+        "part; T-GCN's HA is a different model, the iterated mean of the 12-step input window "
+        "(row `window_mean_ha`). With 7 days of data, the test part's weekdays never occur in "
+        "the train part, so our HA falls back to the slot-of-day mean.",
     ),
     "nyc_crime": Protocol(
         "nyc_crime", 30, (1,), stshn_split,

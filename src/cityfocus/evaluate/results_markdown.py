@@ -61,6 +61,10 @@ def _fmt(value: Any, digits: int = 4) -> str:
     return f"{value:.{digits}f}"
 
 
+def _span(bounds: list[int]) -> str:
+    return f"[{bounds[0]}, {bounds[1]})"
+
+
 def _row(cells: list[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
@@ -147,12 +151,16 @@ def section_markdown(result: dict[str, Any]) -> str:
     if result["quick"]:
         lines += ["**Quick smoke run on a slice of the data: not a benchmark result.**", ""]
     lines += [f"Command: `{manifest['command']}`", ""]
+    target = f"`{protocol['target']}`"
+    if protocol["categories"]:
+        target = f"each of {', '.join(protocol['categories'])} in turn"
     lines += [
-        f"Protocol: target `{protocol['target']}` ({protocol['units']}), lookback "
+        f"Protocol: target {target} ({protocol['units']}), lookback "
         f"{protocol['lookback']}, horizons {', '.join(map(str, protocol['horizons']))}; "
-        f"split {split['rule']} (time indices train {split['train']}, val {split['val']}, "
-        f"test {split['test']}); test windows: {split['test_windows']}; seed "
-        f"{manifest['seed']}. Data shape [T, N, F] = {manifest['data']['shape']}. "
+        f"split {split['rule']} (time indices train {_span(split['train'])}, val "
+        f"{_span(split['val'])}, test {_span(split['test'])}); test windows: "
+        f"{split['test_windows']}; seed {manifest['seed']}. Data shape [T, N, F] = "
+        f"{manifest['data']['shape']}. "
         f"Run {result['environment']['created']}.",
         "",
     ]
@@ -169,6 +177,8 @@ def section_markdown(result: dict[str, Any]) -> str:
                   "1 − ‖Y−Ŷ‖_F/‖Y‖_F, R² with the truth's mean, var = explained variance; "
                   "MAPE as a fraction.", ""]
         lines += _tgcn_table(result)
+    if protocol.get("note"):
+        lines += ["", protocol["note"]]
     sources = {ref["label"]: ref["source"] for ref in result["references"]}
     if sources:
         lines += ["", "Rows in *italics* are quoted, not computed by this command:"]
