@@ -115,6 +115,10 @@ def test_linear_fills_by_slope_order():
     alloc = allocate([1.0, 5.0, 3.0], 1.5, "linear", cap=1.0)
     np.testing.assert_allclose(alloc.w, [0.0, 1.0, 0.5])
     assert alloc.shadow_price == 3.0 and alloc.objective == pytest.approx(6.5)
+    # without caps or upper bounds the steepest zone takes it all
+    uncapped = allocate([1.0, 5.0, 3.0], 1.5, "linear", lower=[0.25, 0.0, 0.0])
+    np.testing.assert_allclose(uncapped.w, [0.25, 1.25, 0.0])
+    assert uncapped.shadow_price == 5.0
 
 
 def test_large_problem_meets_its_budget():

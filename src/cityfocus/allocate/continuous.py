@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cityfocus.allocate.arrays import Array, namespace, quiet, take
 from cityfocus.allocate.problem import Allocation, AllocationProblem
 
 
@@ -74,14 +75,7 @@ def shadow_price(marginal: np.ndarray, w: np.ndarray, upper: np.ndarray) -> np.n
     return np.where(w < upper, marginal, 0.0).max(axis=-1)
 
 
-def water_fill(
-    a: np.ndarray,
-    b: np.ndarray,
-    lo: np.ndarray,
-    hi: np.ndarray,
-    budget: np.ndarray,
-    t_max: float,
-) -> np.ndarray:
+def water_fill(a: Array, b: Array, lo: Array, hi: Array, budget: Array, t_max: float) -> Array:
     """Shares ``clip(a + b t, lo, hi)`` with, per row, ``t <= t_max`` solving the budget.
 
     Args:
@@ -91,117 +85,95 @@ def water_fill(
         t_max: the level at price 0.
 
     Returns:
-        ``[R, N]`` shares summing to ``budget``.
+        ``[R, N]`` shares summing to ``budget`` (numpy or torch, like the inputs).
     """
+    xp = namespace(a)
     active = b > 0
-    with np.errstate(invalid="ignore"):
-        top = np.where(active, np.clip(a + b * t_max, lo, hi), lo)
+    with quiet(xp):
+        top = xp.where(active, xp.clip(a + b * t_max, lo, hi), lo)
     sated = top.sum(axis=1) <= budget  # price 0: every zone at its peak and budget left
-    t = level(a, b, lo, hi, budget, t_max)
-    t = np.where(sated, t_max, t)
-    with np.errstate(invalid="ignore"):
-        w = np.where(active, np.clip(a + b * t[:, None], lo, hi), lo)
-    w = np.where(sated[:, None], top, w)
+    t = xp.where(sated, t_max, level(a, b, lo, hi, budget, t_max))
+    with quiet(xp):
+        w = xp.where(active, xp.clip(a + b * t[:, None], lo, hi), lo)
     if sated.any():
-        w = np.where(sated[:, None], spread_leftover(w, hi, budget), w)
+        w = xp.where(sated[:, None], spread_leftover(top, hi, budget), w)
     return w
 
 
-def level(
-    a: np.ndarray,
-    b: np.ndarray,
-    lo: np.ndarray,
-    hi: np.ndarray,
-    budget: np.ndarray,
-    t_max: float,
-) -> np.ndarray:
+def level(a: Array, b: Array, lo: Array, hi: Array, budget: Array, t_max: float) -> Array:
     """``[R]`` water level ``t`` with ``sum_i clip(a_i + b_i t, lo_i, hi_i) = budget`` (rows
     whose root lies beyond ``t_max`` get an arbitrary value; ``water_fill`` overrides it)."""
+    xp = namespace(a)
     active = b > 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t_lo = np.where(active, (lo - a) / b, np.inf)
-        t_hi = np.where(active, (hi - a) / b, np.inf)
-    times = np.minimum(np.concatenate([t_lo, t_hi], axis=1), t_max)
-    steps = np.concatenate([b, -b], axis=1)
-    order = np.argsort(times, axis=1)
-    times = np.take_along_axis(times, order, axis=1)
-    slope = np.cumsum(np.take_along_axis(steps, order, axis=1), axis=1)
-    del order, steps
-    with np.errstate(invalid="ignore"):
-        gaps = np.diff(times, axis=1)
+    with quiet(xp):
+        t_lo = xp.where(active, (lo - a) / b, float("inf"))
+        t_hi = xp.where(active, (hi - a) / b, float("inf"))
+        times = xp.clip(xp.concatenate([t_lo, t_hi], axis=1), max=t_max)
+        order = xp.argsort(times, axis=1)
+        times = take(times, order)
+        slope = xp.cumsum(take(xp.concatenate([b, -b], axis=1), order), axis=1)
+        del order
+        gaps = xp.diff(times, axis=1)
         rise = slope[:, :-1] * gaps
-    rise = np.where((slope[:, :-1] > 0) & (gaps > 0), rise, 0.0)  # no 0*inf, no inf-inf
-    filled = np.empty_like(times)
-    filled[:, 0] = 0.0
-    np.cumsum(rise, axis=1, out=filled[:, 1:])
+        rise = xp.where((slope[:, :-1] > 0) & (gaps > 0), rise, xp.zeros_like(rise))  # no 0*inf
     need = budget - lo.sum(axis=1)
-    k = np.maximum((filled <= need[:, None]).sum(axis=1) - 1, 0)
-    rows = np.arange(len(k))
-    t_k, s_k, f_k = times[rows, k], slope[rows, k], filled[rows, k]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.where(s_k > 0, t_k + (need - f_k) / s_k, t_k)
-    return _newton_polish(t, a, b, lo, hi, budget)
+    filled = xp.concatenate([0 * need[:, None], xp.cumsum(rise, axis=1)], axis=1)
+    k = xp.clip((filled <= need[:, None]).sum(axis=1) - 1, min=0)[:, None]
+    t_k, s_k, f_k = (take(x, k)[:, 0] for x in (times, slope, filled))
+    with quiet(xp):
+        t = xp.where(s_k > 0, t_k + (need - f_k) / xp.where(s_k > 0, s_k, 1 + 0 * s_k), t_k)
+    return newton_step(t, a, b, lo, hi, budget)
 
 
-def _newton_polish(
-    t: np.ndarray,
-    a: np.ndarray,
-    b: np.ndarray,
-    lo: np.ndarray,
-    hi: np.ndarray,
-    budget: np.ndarray,
-) -> np.ndarray:
+def newton_step(t: Array, a: Array, b: Array, lo: Array, hi: Array, budget: Array) -> Array:
     """One Newton step on the exact budget sum (the segment search used a running sum)."""
+    xp = namespace(a)
     active = b > 0
-    with np.errstate(invalid="ignore"):
+    with quiet(xp):
         x = a + b * t[:, None]
-        w = np.where(active, np.clip(x, lo, hi), lo)
+        w = xp.where(active, xp.clip(x, lo, hi), lo)
         free = active & (x > lo) & (x < hi)
-    slope = np.where(free, b, 0.0).sum(axis=1)
-    residual = budget - w.sum(axis=1)
-    ok = np.isfinite(t) & (slope > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(ok, t + residual / np.where(ok, slope, 1.0), t)
+        slope = xp.where(free, b, 0 * b).sum(axis=1)
+        ok = xp.isfinite(t) & (slope > 0)
+        return xp.where(ok, t + (budget - w.sum(axis=1)) / xp.where(ok, slope, 1 + 0 * t), t)
 
 
-def spread_leftover(w: np.ndarray, hi: np.ndarray, budget: np.ndarray) -> np.ndarray:
+def spread_leftover(w: Array, hi: Array, budget: Array) -> Array:
     """Give ``budget - sum w`` (>= 0 per row) to zones with room, where it earns nothing
     more: evenly over zones without an upper bound if any, else in proportion to room."""
-    left = np.maximum(budget - w.sum(axis=1), 0.0)
+    xp = namespace(w)
+    left = xp.clip(budget - w.sum(axis=1), min=0.0)
     room = hi - w
-    unbounded = np.isinf(room)
+    ones = xp.ones_like(w)
+    unbounded = xp.where(xp.isinf(room), ones, 0 * ones)
     n_unbounded = unbounded.sum(axis=1)
-    finite_room = np.where(unbounded, 0.0, room)
+    finite_room = xp.where(xp.isinf(room), 0 * ones, room)
     total = finite_room.sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(
-            (n_unbounded > 0)[:, None],
-            unbounded / np.maximum(n_unbounded, 1)[:, None],
-            finite_room / np.where(total > 0, total, 1.0)[:, None],
-        )
+    share = xp.where(
+        (n_unbounded > 0)[:, None],
+        unbounded / xp.clip(n_unbounded, min=1.0)[:, None],
+        finite_room / xp.where(total > 0, total, 1 + 0 * total)[:, None],
+    )
     return w + left[:, None] * share
 
 
-def fill_linear(
-    slope: np.ndarray, cap: np.ndarray, lo: np.ndarray, hi: np.ndarray, budget: np.ndarray
-) -> np.ndarray:
+def fill_linear(slope: Array, cap: Array, lo: Array, hi: Array, budget: Array) -> Array:
     """Exact optimum of ``sum_i slope_i min(w_i, cap_i)``: from the lower bounds, fill zones
     up to ``min(cap, hi)`` in order of decreasing slope until the budget is spent; anything
     beyond goes where it earns nothing (``spread_leftover``). All arrays ``[R, N]``."""
-    room = np.where(slope > 0, np.maximum(np.minimum(cap, hi) - lo, 0.0), 0.0)
-    order = np.argsort(-slope, axis=1, kind="stable")
-    room_sorted = np.take_along_axis(room, order, axis=1)
-    before = np.zeros_like(room_sorted)  # room of the zones ahead (exclusive running sum)
-    np.cumsum(room_sorted[:, :-1], axis=1, out=before[:, 1:])
+    xp = namespace(slope)
+    top = xp.maximum(lo, xp.minimum(cap, hi))
+    room = xp.where(slope > 0, top - lo, 0 * lo)
+    order = xp.argsort(-slope, axis=1)
+    room_sorted, lo_sorted, top_sorted = (take(x, order) for x in (room, lo, top))
+    # room of the zones ahead (an exclusive running sum; inf once an unbounded zone passed)
+    ahead = xp.concatenate([0 * lo[:, :1], xp.cumsum(room_sorted[:, :-1], axis=1)], axis=1)
     need = budget - lo.sum(axis=1)
-    fill_sorted = np.clip(need[:, None] - before, 0.0, room_sorted)
-    full = (fill_sorted >= room_sorted) & (np.take_along_axis(slope, order, axis=1) > 0)
-    lo_sorted = np.take_along_axis(lo, order, axis=1)
-    top_sorted = np.maximum(lo_sorted, np.take_along_axis(np.minimum(cap, hi), order, axis=1))
-    w = np.empty_like(lo)
+    fill = xp.clip(xp.clip(need[:, None] - ahead, min=0.0), max=room_sorted)
+    full = (fill >= room_sorted) & (take(slope, order) > 0)
     # a filled zone sits exactly at its cap (lo + (cap - lo) may round past it)
-    np.put_along_axis(w, order, np.where(full, top_sorted, lo_sorted + fill_sorted), axis=1)
+    w = take(xp.where(full, top_sorted, lo_sorted + fill), xp.argsort(order, axis=1))
     sated = need > room.sum(axis=1)  # every positive slope filled, budget left at price 0
     if sated.any():
-        w = np.where(sated[:, None], spread_leftover(w, hi, budget), w)
+        w = xp.where(sated[:, None], spread_leftover(w, hi, budget), w)
     return w

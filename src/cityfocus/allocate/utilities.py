@@ -28,30 +28,13 @@ which turns the budget equation into a piecewise-linear one in ``t = phi(lam)`` 
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
+from cityfocus.allocate.arrays import Array, like, namespace, quiet
 from cityfocus.allocate.errors import AllocationError, where
-
-Array = Any  # numpy.ndarray or torch.Tensor; the formulas below use only shared operations
-
-
-def namespace(x: Array) -> Any:
-    """The array module of ``x``: torch for tensors (without importing it here), else numpy."""
-    if type(x).__module__.startswith("torch"):
-        return sys.modules["torch"]
-    return np
-
-
-def _like(value: Any, like: Array) -> Array:
-    """A parameter as an array of the same kind, dtype and device as ``like``."""
-    xp = namespace(like)
-    if xp is np:
-        return np.asarray(value, dtype=np.result_type(like, np.float64))
-    return xp.as_tensor(value, dtype=like.dtype, device=like.device)
 
 
 def _check_positive(name: str, family: str, value: Any, allow_inf: bool = False) -> Any:
@@ -118,7 +101,7 @@ class Utility:
         ``p d = 0`` (a zone nobody gains from stays at its lower bound)."""
         xp = namespace(d)
         active = (p * d) > 0
-        with np.errstate(all="ignore") if xp is np else _Null():
+        with quiet(xp):
             # a safe stand-in demand where inactive keeps torch gradients free of NaN
             d_safe = xp.where(active, d, self._stand_in_demand(d))
             a, b = self._water(d_safe, xp.where(active, p, 1.0 + 0 * p))
@@ -172,15 +155,14 @@ class Utility:
             out[key] = val.tolist() if isinstance(val, np.ndarray) else val
         return out
 
-    def _p(self, name: str, like: Array) -> Array:
-        return _like(getattr(self, name), like)
+    def _p(self, name: str, ref: Array) -> Array:
+        return like(getattr(self, name), ref)
 
 
 def phi(kind: str, lam: Array) -> Array:
     """The water-filling transform ``phi(lam)`` (decreasing; ``lam = 0`` maps to ``t_max``)."""
     xp = namespace(lam)
-    errstate = np.errstate(divide="ignore") if xp is np else _Null()
-    with errstate:
+    with quiet(xp):
         if kind == "neg_log":
             return -xp.log(lam)
         if kind == "inv":
@@ -190,14 +172,6 @@ def phi(kind: str, lam: Array) -> Array:
         if kind == "neg":
             return -lam
     raise ValueError(f"unknown transform {kind!r}")
-
-
-class _Null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 @dataclass(frozen=True)
