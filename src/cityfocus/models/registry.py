@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
 from cityfocus.data.citydata import CityData
 from cityfocus.data.windows import Windows
-from cityfocus.errors import CityfocusError
+from cityfocus.errors import CityfocusError, DataError
 from cityfocus.models.baselines import HistoricalAverage, Persistence
 from cityfocus.models.forecast import Forecast
+from cityfocus.models.lstm import LSTMForecaster
+from cityfocus.models.neural import CHECKPOINT_FORMAT, NeuralForecaster
+from cityfocus.models.seed_mlp import SeedMLP
+from cityfocus.models.st_transformer import STTransformer
 
 
 class Forecaster(Protocol):
@@ -35,9 +40,22 @@ def _persistence(lookback: int, horizon: int, **params: Any) -> Forecaster:
     return Persistence(horizon=horizon, **params)
 
 
+def _neural(cls: type[NeuralForecaster]) -> Callable[..., Forecaster]:
+    def build(lookback: int, horizon: int, **params: Any) -> Forecaster:
+        return cls(lookback, horizon, **params)
+
+    return build
+
+
 MODELS: dict[str, Callable[..., Forecaster]] = {
     "historical_average": _historical_average,
     "persistence": _persistence,
+    "seed_mlp": _neural(SeedMLP),
+    "lstm": _neural(LSTMForecaster),
+    "st_transformer": _neural(STTransformer),
+}
+NEURAL: dict[str, type[NeuralForecaster]] = {
+    cls.name: cls for cls in (SeedMLP, LSTMForecaster, STTransformer)
 }
 
 
@@ -46,3 +64,22 @@ def make_forecaster(name: str, lookback: int, horizon: int, **params: Any) -> Fo
     if name not in MODELS:
         raise CityfocusError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
     return MODELS[name](lookback, horizon, **params)
+
+
+def load_forecaster(path: str | Path, device: str = "auto") -> NeuralForecaster:
+    """Rebuild a forecaster saved with ``save(path)``, ready to predict."""
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError("checkpoint not found", source=path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # a corrupt or foreign file: say so in one line
+        raise DataError(f"not a readable checkpoint ({type(err).__name__})", source=path) from None
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise DataError(f"not a cityfocus forecaster checkpoint (expected {CHECKPOINT_FORMAT})",
+                        source=path)
+    if state["model"] not in NEURAL:
+        raise DataError(f"checkpoint of unknown model {state['model']!r}", source=path)
+    return NEURAL[state["model"]].from_checkpoint(state, device=device)

@@ -1,0 +1,17 @@
+"""Masked regression losses: a missing target never counts."""
+
+from __future__ import annotations
+
+import torch
+
+
+def masked_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean squared error over entries where ``mask`` is True (any shape, all the same)."""
+    mask = mask.to(pred.dtype)
+    return ((pred - target) ** 2 * mask).sum() / mask.sum().clamp_min(1.0)
+
+
+def masked_mae(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean absolute error over entries where ``mask`` is True."""
+    mask = mask.to(pred.dtype)
+    return ((pred - target).abs() * mask).sum() / mask.sum().clamp_min(1.0)

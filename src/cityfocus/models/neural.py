@@ -1,0 +1,301 @@
+"""NeuralForecaster: the forecaster contract for every torch model.
+
+A subclass only says how to build its network (``build_network``). Fitting scales inputs
+with statistics of the training part, trains with the one loop in ``cityfocus.learn``
+(masked loss on the scaled target, early stopping on validation MAE in original units),
+and keeps everything needed to predict a new sample in a self-describing checkpoint:
+the class and its hyperparameters, the scaler, the weights and the data schema.
+
+Networks take a dict of tensors (see ``WindowTensors.inputs``) and return ``[B, H, N]``
+scaled target forecasts; with ``return_attention=True`` also a dict of attention maps.
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from cityfocus.atomic import atomic_path
+from cityfocus.data.citydata import CityData
+from cityfocus.data.scaling import StandardScaler, scaler_from_config
+from cityfocus.data.windows import Windows, steps_per_day, time_features
+from cityfocus.errors import CityfocusError, DataError
+from cityfocus.learn.losses import masked_mae, masked_mse
+from cityfocus.learn.trainer import TrainConfig, TrainResult, seed_everything, train_network
+from cityfocus.models.forecast import Forecast
+
+CHECKPOINT_FORMAT = "cityfocus-forecaster/1"
+
+
+def resolve_device(device: str) -> torch.device:
+    """``"auto"`` is CUDA when present, else CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+class WindowTensors:
+    """A dataset's scaled arrays as tensors, gathered into network inputs by window start."""
+
+    def __init__(self, data: CityData, scaler: StandardScaler, lookback: int, horizon: int,
+                 device: torch.device) -> None:
+        k = data.target_index
+        scaled = np.where(data.mask, scaler.transform(data.values), 0.0).astype(np.float32)
+        self.x = torch.from_numpy(scaled).to(device)
+        self.mask = torch.from_numpy(data.mask).to(device)
+        self.time = torch.from_numpy(time_features(data.timestamps, data.freq)).to(device)
+        self.y = self.x[:, :, k]
+        self.y_mask = self.mask[:, :, k]
+        self.raw_y = torch.from_numpy(data.values[:, :, k]).to(device)
+        self.lookback, self.horizon, self.device = lookback, horizon, device
+
+    def inputs(self, starts: np.ndarray) -> dict[str, torch.Tensor]:
+        """Network inputs for windows starting at ``starts``: x/x_mask ``[B, L, N, F]``,
+        x_time ``[B, L, 2]``, y_time ``[B, H, 2]``."""
+        s = torch.as_tensor(starts, device=self.device)
+        xs = s[:, None] + torch.arange(self.lookback, device=self.device)
+        ys = s[:, None] + self.lookback + torch.arange(self.horizon, device=self.device)
+        return {"x": self.x[xs], "x_mask": self.mask[xs].float(), "x_time": self.time[xs],
+                "y_time": self.time[ys]}
+
+    def targets(self, starts: np.ndarray, scaled: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """``[B, H, N]`` targets (scaled or original units) and their observed-mask."""
+        s = torch.as_tensor(starts, device=self.device)
+        ys = s[:, None] + self.lookback + torch.arange(self.horizon, device=self.device)
+        return (self.y if scaled else self.raw_y)[ys], self.y_mask[ys]
+
+
+class NeuralForecaster:
+    """Base of the torch forecasters (subclasses define ``build_network`` and ``name``).
+
+    Args:
+        lookback: L, input steps.
+        horizon: H, output steps.
+        epochs, batch_size, lr, weight_decay, clip_norm, patience: see ``TrainConfig``.
+        loss: ``"mse"`` or ``"mae"`` (masked, on the scaled target).
+        per_zone_scaling: z-score each zone's features separately.
+        seed: seeds weights and batch order.
+        device: ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
+        max_minutes: wall-time budget for training (None: none).
+        log_dir: TensorBoard event files (None: none).
+        progress: show a progress bar while training.
+    """
+
+    name = "neural"
+
+    def __init__(self, lookback: int = 12, horizon: int = 3, *, epochs: int = 100,
+                 batch_size: int = 32, lr: float = 1e-3, weight_decay: float = 1e-4,
+                 clip_norm: float | None = 5.0, patience: int | None = 10, loss: str = "mse",
+                 per_zone_scaling: bool = False, seed: int = 0, device: str = "auto",
+                 max_minutes: float | None = None, log_dir: str | None = None,
+                 progress: bool = True) -> None:
+        self.lookback, self.horizon = lookback, horizon
+        self.epochs, self.batch_size, self.lr = epochs, batch_size, lr
+        self.weight_decay, self.clip_norm, self.patience = weight_decay, clip_norm, patience
+        self.loss, self.per_zone_scaling, self.seed = loss, per_zone_scaling, seed
+        self.device, self.max_minutes, self.log_dir = device, max_minutes, log_dir
+        self.progress = progress
+
+    # -- hyperparameters -----------------------------------------------------------------
+    def get_params(self) -> dict[str, Any]:
+        """Constructor arguments of this instance (scikit-learn style)."""
+        names = set()
+        plain = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        for cls in type(self).__mro__[:-1]:  # not object
+            if "__init__" in cls.__dict__:
+                names |= {name for name, p in inspect.signature(cls.__init__).parameters.items()
+                          if name != "self" and p.kind in plain}
+        return {name: getattr(self, name) for name in sorted(names)}
+
+    def build_network(self, schema: dict[str, Any]) -> torch.nn.Module:
+        raise NotImplementedError
+
+    # -- fit -----------------------------------------------------------------------------
+    def fit(self, train: CityData, val: CityData | None = None) -> NeuralForecaster:
+        """Train on windows of ``train``; early-stop on windows whose targets lie in ``val``
+        (its inputs may reach back into ``train``). Without ``val`` the last 10 % of
+        ``train`` validates."""
+        if self.loss not in ("mse", "mae"):
+            raise CityfocusError(f"unknown loss {self.loss!r}; use mse or mae")
+        seed_everything(self.seed)
+        device = resolve_device(self.device)
+        whole, val_start = _join_for_validation(train, val)
+        fit_part = whole.slice_time(0, val_start)
+        if not fit_part.target_mask.any():
+            raise DataError("every target reading in the training split is missing",
+                            source=train.name)
+        self.scaler_ = StandardScaler(per_zone=self.per_zone_scaling).fit(fit_part)
+        self.schema_ = _schema(train)
+        self.schema_["adjacency"] = None if train.adjacency is None else train.adjacency.tolist()
+        train_windows = Windows(whole, self.lookback, self.horizon, target_stop=val_start)
+        val_windows = Windows(whole, self.lookback, self.horizon, target_start=val_start)
+        tensors = WindowTensors(whole, self.scaler_, self.lookback, self.horizon, device)
+        self.network_ = self.build_network(self.schema_).to(device)
+        loss_fn = masked_mse if self.loss == "mse" else masked_mae
+        train_starts, val_starts = train_windows.starts, val_windows.starts
+
+        def step_loss(net: torch.nn.Module, index: np.ndarray) -> torch.Tensor:
+            starts = train_starts[index]
+            y, m = tensors.targets(starts)
+            return loss_fn(net(tensors.inputs(starts)), y, m)
+
+        def val_metric(net: torch.nn.Module) -> float:
+            total, count = 0.0, 0.0
+            for chunk in np.array_split(val_starts, max(len(val_starts) // 256, 1)):
+                pred = self._unscale(net(tensors.inputs(chunk)), device)
+                y, m = tensors.targets(chunk, scaled=False)
+                total += float(((pred - y).abs() * m).sum())
+                count += float(m.sum())
+            return total / max(count, 1.0)
+
+        config = TrainConfig(
+            epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+            weight_decay=self.weight_decay, clip_norm=self.clip_norm, patience=self.patience,
+            seed=self.seed, log_dir=self.log_dir, max_minutes=self.max_minutes,
+            progress=self.progress,
+        )
+        self.train_result_: TrainResult = train_network(
+            self.network_, len(train_starts), step_loss, val_metric, config, self.name)
+        self.network_.eval()
+        return self
+
+    # -- predict -------------------------------------------------------------------------
+    def predict(self, data: CityData, at: int | None = None) -> Forecast:
+        """Forecast steps ``at .. at+H-1`` from the L steps before ``at`` (default: the end)."""
+        self._check_fitted()
+        self.check_schema(data)
+        T = data.shape[0]
+        at = T if at is None else at
+        if not self.lookback <= at <= T:
+            raise DataError(f"cannot forecast from step {at}: need {self.lookback} earlier "
+                            f"steps and at <= T={T}", source=data.name)
+        window = data.slice_time(at - self.lookback, at)
+        device = next(self.network_.parameters()).device
+        tensors = WindowTensors(_pad_future(window, self.horizon), self.scaler_, self.lookback,
+                                self.horizon, device)
+        with torch.no_grad():
+            pred, attention = self.network_(tensors.inputs(np.array([0])), return_attention=True)
+        mean = self._unscale(pred, device)[0].cpu().numpy()
+        times = pd.DatetimeIndex([data.timestamps[at - 1] + (h + 1) * data.freq
+                                  for h in range(self.horizon)])
+        maps = None if attention is None else {k: [a[0].cpu().numpy() for a in v]
+                                               for k, v in attention.items()}
+        return Forecast(mean, times, list(data.zones["id"]), data.timestamps[at - 1], maps)
+
+    def predict_windows(self, windows: Windows) -> np.ndarray:
+        """``[S, H, N]`` forecasts (original units) for every window of ``windows``."""
+        self._check_fitted()
+        self.check_schema(windows.data)
+        if (windows.lookback, windows.horizon) != (self.lookback, self.horizon):
+            raise CityfocusError(
+                f"windows are L={windows.lookback}, H={windows.horizon}; this model was "
+                f"trained for L={self.lookback}, H={self.horizon}")
+        device = next(self.network_.parameters()).device
+        tensors = WindowTensors(windows.data, self.scaler_, self.lookback, self.horizon, device)
+        out = []
+        with torch.no_grad():
+            for chunk in np.array_split(windows.starts, max(len(windows.starts) // 256, 1)):
+                out.append(self._unscale(self.network_(tensors.inputs(chunk)), device).cpu())
+        return torch.cat(out).numpy()
+
+    def _unscale(self, pred: torch.Tensor, device: torch.device) -> torch.Tensor:
+        mean, std = self.scaler_.target_params(self.schema_["target_index"])
+        mean_t = torch.as_tensor(mean, dtype=pred.dtype, device=device)
+        std_t = torch.as_tensor(std, dtype=pred.dtype, device=device)
+        return pred * std_t + mean_t
+
+    # -- schema --------------------------------------------------------------------------
+    def check_schema(self, data: CityData) -> None:
+        """Refuse data whose zones, features, target or frequency differ from training."""
+        expected, found = self.schema_, _schema(data)
+        for key in ("zones", "features", "target", "freq"):
+            if expected[key] != found[key]:
+                want, got = expected[key], found[key]
+                if key == "zones":
+                    want, got = f"{len(want)} zones ({want[:3]}...)", f"{len(got)} ({got[:3]}...)"
+                raise DataError(
+                    f"data does not match the model: {key} {got} instead of {want}",
+                    source=data.name, hint="predict with data of the schema the model was fit on",
+                )
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "network_"):
+            raise CityfocusError(f"{self.name} is not fitted: call fit() or load a checkpoint")
+
+    # -- checkpoint ----------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write a self-describing checkpoint (config, scaler, weights, data schema)."""
+        self._check_fitted()
+        params = {k: v for k, v in self.get_params().items() if k != "device"}
+        state = {
+            "format": CHECKPOINT_FORMAT, "model": self.name, "params": params,
+            "schema": self.schema_, "scaler": self.scaler_.to_config(),
+            "state_dict": {k: v.cpu() for k, v in self.network_.state_dict().items()},
+            "train": {"best_epoch": self.train_result_.best_epoch,
+                      "best_val_mae": self.train_result_.best_val,
+                      "seconds": self.train_result_.seconds},
+        }
+        with atomic_path(path) as tmp:
+            torch.save(state, tmp)
+        return Path(path)
+
+    @classmethod
+    def from_checkpoint(cls, state: dict[str, Any], device: str = "auto") -> NeuralForecaster:
+        model = cls(**state["params"], device=device)
+        model.schema_ = state["schema"]
+        model.scaler_ = scaler_from_config(state["scaler"])
+        net = model.build_network(model.schema_)
+        net.load_state_dict(state["state_dict"])
+        model.network_ = net.to(resolve_device(device)).eval()
+        train = state.get("train", {})
+        model.train_result_ = TrainResult(train.get("best_epoch", -1),
+                                          train.get("best_val_mae", float("nan")),
+                                          train.get("seconds", float("nan")))
+        return model
+
+
+def _schema(data: CityData) -> dict[str, Any]:
+    return {
+        "zones": list(map(str, data.zones["id"])), "features": list(data.features),
+        "target": data.target, "target_index": data.target_index, "freq": str(data.freq),
+        "n_zones": data.shape[1], "n_features": data.shape[2],
+        "slots_per_day": steps_per_day(data.freq),
+    }
+
+
+def _join_for_validation(train: CityData, val: CityData | None) -> tuple[CityData, int]:
+    """One dataset holding train then val, and the index where val starts."""
+    T = train.shape[0]
+    if val is None:
+        val_start = int(T * 0.9)
+        if val_start < 1:
+            raise DataError("training data too short to hold out a validation part",
+                            source=train.name)
+        return train, val_start
+    if val.timestamps[0] != train.timestamps[-1] + train.freq:
+        raise DataError("the validation part must start right after the training part",
+                        source=val.name)
+    joined = CityData(
+        np.concatenate([train.values, val.values]), train.timestamps.append(val.timestamps),
+        mask=np.concatenate([train.mask, val.mask]), zones=train.zones,
+        features=train.features, target=train.target, adjacency=train.adjacency,
+        freq=train.freq, name=train.name,
+    )
+    return joined, T
+
+
+def _pad_future(window: CityData, horizon: int) -> CityData:
+    """Append ``horizon`` unobserved steps so the window's target times exist."""
+    T, N, F = window.shape
+    times = window.timestamps.append(pd.DatetimeIndex(
+        [window.timestamps[-1] + (h + 1) * window.freq for h in range(horizon)]))
+    values = np.concatenate([window.values, np.zeros((horizon, N, F), np.float32)])
+    mask = np.concatenate([window.mask, np.zeros((horizon, N, F), bool)])
+    return CityData(values, times, mask=mask, zones=window.zones, features=window.features,
+                    target=window.target, adjacency=window.adjacency, freq=window.freq,
+                    name=window.name)

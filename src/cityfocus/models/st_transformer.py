@@ -1,0 +1,148 @@
+"""st_transformer: temporal self-attention over the lookback, spatial attention across zones.
+
+Each (step, zone) reading becomes a token: a projection of ``[x, mask]`` (so missing
+readings are seen as missing, not as zeros) plus embeddings of the zone, the slot of the
+day, the weekday and the position in the window. Temporal blocks attend over the L steps
+of each zone; the last step's token then summarises the zone, and spatial blocks attend
+across zones with the adjacency as an additive, per-head learned bias
+(``logits + beta_h * A'``, ``A'`` = adjacency plus self-loops scaled to [0, 1]). A head reads
+each zone's summary with the embedding of every target time, and a linear skip from the
+zone's own target history (shared across zones) adds the autoregressive part.
+
+Every forecast returns the attention weights: ``temporal`` per layer ``[B, N, heads, L, L]``
+and ``spatial`` per layer ``[B, heads, N, N]`` (row = the zone attending).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from cityfocus.models.neural import NeuralForecaster
+
+
+class MultiHeadAttention(nn.Module):
+    """Scaled dot-product attention that returns its weights ``[*, heads, S, S]``."""
+
+    def __init__(self, dim: int, heads: int, dropout: float) -> None:
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"model width {dim} is not divisible by {heads} heads")
+        self.heads, self.head_dim = heads, dim // heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.out = nn.Linear(dim, dim)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, h: torch.Tensor, bias: torch.Tensor | None = None):
+        *lead, S, D = h.shape
+        q, k, v = self.qkv(h).view(*lead, S, 3, self.heads, self.head_dim).unbind(-3)
+        q, k, v = (t.transpose(-2, -3) for t in (q, k, v))  # [*, heads, S, hd]
+        logits = q @ k.transpose(-1, -2) / math.sqrt(self.head_dim)
+        if bias is not None:
+            logits = logits + bias
+        weights = logits.softmax(-1)
+        out = (self.dropout(weights) @ v).transpose(-2, -3).reshape(*lead, S, D)
+        return self.out(out), weights
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block: attention then feed-forward, both residual."""
+
+    def __init__(self, dim: int, heads: int, dropout: float) -> None:
+        super().__init__()
+        self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.attention = MultiHeadAttention(dim, heads, dropout)
+        self.ff = nn.Sequential(nn.Linear(dim, 2 * dim), nn.GELU(), nn.Dropout(dropout),
+                                nn.Linear(2 * dim, dim))
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, h: torch.Tensor, bias: torch.Tensor | None = None):
+        out, weights = self.attention(self.norm1(h), bias)
+        h = h + self.dropout(out)
+        return h + self.dropout(self.ff(self.norm2(h))), weights
+
+
+class STTransformerNetwork(nn.Module):
+    def __init__(self, lookback: int, horizon: int, n_zones: int, n_features: int,
+                 slots_per_day: int, target_index: int, adjacency: np.ndarray | None,
+                 dim: int, heads: int, temporal_layers: int, spatial_layers: int,
+                 dropout: float) -> None:
+        super().__init__()
+        self.target_index = target_index
+        self.inp = nn.Linear(2 * n_features, dim)
+        self.zone = nn.Embedding(n_zones, dim)
+        self.slot = nn.Embedding(slots_per_day, dim)
+        self.weekday = nn.Embedding(7, dim)
+        self.position = nn.Parameter(torch.zeros(lookback, dim))
+        self.horizon_step = nn.Parameter(torch.zeros(horizon, dim))
+        self.temporal = nn.ModuleList(Block(dim, heads, dropout) for _ in range(temporal_layers))
+        self.spatial = nn.ModuleList(Block(dim, heads, dropout) for _ in range(spatial_layers))
+        self.graph_weight = nn.Parameter(torch.full((spatial_layers, heads, 1, 1), 2.0))
+        graph = np.eye(n_zones, dtype=np.float32)
+        if adjacency is not None:
+            graph = graph + np.asarray(adjacency, dtype=np.float32)
+        self.register_buffer("graph", torch.from_numpy(graph / graph.max()))
+        self.norm = nn.LayerNorm(dim)
+        self.head = nn.Sequential(nn.Linear(dim, dim), nn.GELU(), nn.Linear(dim, 1))
+        self.skip = nn.Linear(lookback, horizon)
+        nn.init.normal_(self.position, std=0.02)
+        nn.init.normal_(self.horizon_step, std=0.02)
+
+    def time_embedding(self, time: torch.Tensor) -> torch.Tensor:
+        return self.slot(time[..., 0]) + self.weekday(time[..., 1])
+
+    def forward(self, inputs: dict[str, torch.Tensor], return_attention: bool = False):
+        x, m = inputs["x"], inputs["x_mask"]
+        B, L, N, _ = x.shape
+        h = (self.inp(torch.cat([x, m], -1)) + self.zone.weight
+             + self.time_embedding(inputs["x_time"])[:, :, None] + self.position[:, None])
+        h = h.transpose(1, 2)  # [B, N, L, D]
+        temporal_maps = []
+        for block in self.temporal:
+            h, weights = block(h)
+            temporal_maps.append(weights)  # [B, N, heads, L, L]
+        z = h[:, :, -1]  # [B, N, D]: each zone's summary at the last input step
+        spatial_maps = []
+        for layer, block in enumerate(self.spatial):
+            z, weights = block(z, self.graph_weight[layer] * self.graph)
+            spatial_maps.append(weights)  # [B, heads, N, N]
+        future = self.time_embedding(inputs["y_time"]) + self.horizon_step  # [B, H, D]
+        out = self.head(self.norm(z[:, None] + future[:, :, None])).squeeze(-1)  # [B, H, N]
+        history = x[..., self.target_index] * m[..., self.target_index]  # [B, L, N]
+        out = out + self.skip(history.transpose(1, 2)).transpose(1, 2)
+        if not return_attention:
+            return out
+        return out, {"temporal": temporal_maps, "spatial": spatial_maps}
+
+
+class STTransformer(NeuralForecaster):
+    """Spatio-temporal transformer (see module docstring).
+
+    Args:
+        dim: token width.
+        heads: attention heads per block.
+        temporal_layers: blocks attending over time.
+        spatial_layers: blocks attending across zones.
+        dropout: dropout on attention weights, feed-forward and residual paths.
+        (others: see ``NeuralForecaster``)
+    """
+
+    name = "st_transformer"
+
+    def __init__(self, lookback: int = 12, horizon: int = 3, *, dim: int = 64, heads: int = 4,
+                 temporal_layers: int = 2, spatial_layers: int = 2, dropout: float = 0.1,
+                 **kwargs: Any) -> None:
+        super().__init__(lookback, horizon, **kwargs)
+        self.dim, self.heads, self.dropout = dim, heads, dropout
+        self.temporal_layers, self.spatial_layers = temporal_layers, spatial_layers
+
+    def build_network(self, schema: dict[str, Any]) -> nn.Module:
+        return STTransformerNetwork(
+            self.lookback, self.horizon, schema["n_zones"], schema["n_features"],
+            schema["slots_per_day"], schema["target_index"], schema.get("adjacency"),
+            self.dim, self.heads, self.temporal_layers, self.spatial_layers, self.dropout,
+        )

@@ -1,0 +1,124 @@
+import numpy as np
+import pytest
+import torch
+
+from cityfocus import CityData, DataError
+from cityfocus.data.split import chronological_split
+from cityfocus.data.synthetic import synthetic_city
+from cityfocus.data.windows import split_windows
+from cityfocus.models.registry import NEURAL, load_forecaster, make_forecaster
+from cityfocus.models.st_transformer import STTransformer
+
+L, H = 12, 3
+
+
+@pytest.fixture(scope="module")
+def city():
+    return synthetic_city(n_zones=8, days=14, seed=1)
+
+
+@pytest.fixture(scope="module")
+def split(city):
+    return chronological_split(city.data, train=0.7, val=0.1)
+
+
+@pytest.fixture(scope="module")
+def fitted(split):
+    return {
+        name: make_forecaster(name, L, H, epochs=3, progress=False, seed=0).fit(
+            split.train, split.val)
+        for name in NEURAL
+    }
+
+
+@pytest.mark.parametrize("name", list(NEURAL))
+def test_fit_and_predict_shapes(name, fitted, city, split):
+    model = fitted[name]
+    forecast = model.predict(city.data, at=split.test_start)
+    assert forecast.mean.shape == (H, 8) and np.isfinite(forecast.mean).all()
+    assert forecast.timestamps[0] == city.data.timestamps[split.test_start]
+    windows = split_windows(split, "test", L, H)
+    out = model.predict_windows(windows)
+    assert out.shape == (len(windows), H, 8)
+    # predict() of one window equals the batched prediction of the same window
+    np.testing.assert_allclose(out[0], model.predict(city.data, at=int(windows.starts[0]) + L).mean,
+                               rtol=1e-5, atol=1e-5)
+    assert model.train_result_.best_epoch >= 1
+
+
+def test_transformer_returns_attention_maps(fitted, city, split):
+    forecast = fitted["st_transformer"].predict(city.data, at=split.test_start)
+    temporal, spatial = forecast.attention["temporal"], forecast.attention["spatial"]
+    assert len(temporal) == 2 and temporal[0].shape == (8, 4, L, L)
+    assert len(spatial) == 2 and spatial[0].shape == (4, 8, 8)
+    np.testing.assert_allclose(spatial[0].sum(-1), 1.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", list(NEURAL))
+def test_save_load_predict_identical(name, fitted, city, split, tmp_path):
+    model = fitted[name]
+    path = model.save(tmp_path / f"{name}.pt")
+    again = load_forecaster(path, device="cpu")
+    assert again.get_params() == {**model.get_params(), "device": "cpu"}
+    a = model.predict(city.data, at=split.test_start).mean
+    b = again.predict(city.data, at=split.test_start).mean
+    np.testing.assert_array_equal(a, b)
+
+
+def test_checkpoint_refuses_other_schema_and_bad_files(fitted, city, tmp_path):
+    model = fitted["lstm"]
+    fewer = city.data.select_zones(range(7))
+    with pytest.raises(DataError, match="zones"):
+        model.predict(fewer)
+    renamed = CityData(city.data.values, city.data.timestamps, mask=city.data.mask,
+                       zones=city.data.zones, features=["a", "b", "incidents"],
+                       target="incidents", adjacency=city.data.adjacency)
+    with pytest.raises(DataError, match="features"):
+        model.predict(renamed)
+    daily = CityData(city.data.values[:40], np.datetime64("2024-01-01") + np.arange(40) *
+                     np.timedelta64(1, "D"), mask=city.data.mask[:40], zones=city.data.zones,
+                     features=city.data.features, target="incidents")
+    with pytest.raises(DataError, match="freq"):
+        model.predict(daily)
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a checkpoint")
+    with pytest.raises(DataError, match="not a readable checkpoint"):
+        load_forecaster(junk)
+    with pytest.raises(DataError, match="checkpoint not found"):
+        load_forecaster(tmp_path / "missing.pt")
+
+
+def test_lookback_longer_than_data_is_a_clear_error(split):
+    with pytest.raises(DataError, match="no window fits"):
+        make_forecaster("lstm", 500, 3, epochs=1, progress=False).fit(split.train, split.val)
+
+
+def test_all_missing_targets_is_a_clear_error(city):
+    mask = city.data.mask.copy()
+    mask[:, :, 2] = False
+    blind = CityData(city.data.values, city.data.timestamps, mask=mask, zones=city.data.zones,
+                     features=city.data.features, target="incidents")
+    with pytest.raises(DataError, match="every target reading in the training split is missing"):
+        make_forecaster("seed_mlp", L, H, epochs=1, progress=False).fit(blind)
+
+
+def test_training_is_reproducible(split):
+    a = make_forecaster("lstm", L, H, epochs=2, progress=False, seed=5).fit(split.train, split.val)
+    b = make_forecaster("lstm", L, H, epochs=2, progress=False, seed=5).fit(split.train, split.val)
+    for p, q in zip(a.network_.parameters(), b.network_.parameters(), strict=True):
+        assert torch.equal(p, q)
+
+
+def test_transformer_learns_the_lagged_spillover_better_than_persistence():
+    city = synthetic_city(n_zones=12, days=28, seed=2)
+    split = chronological_split(city.data, train=0.7, val=0.1)
+    model = STTransformer(24, 1, epochs=12, dim=32, progress=False).fit(split.train, split.val)
+    windows = split_windows(split, "test", 24, 1)
+    rate = city.truth.rate[windows.starts + 24]  # [S, N] planted expected incidents
+    followers = [f for _, f, _ in city.truth.leads]
+    pred = model.predict_windows(windows)[:, 0]
+    persistence = make_forecaster("persistence", 24, 1).fit(split.train)
+    last = persistence.predict_windows(windows)[:, 0]
+    err_model = np.abs(pred - rate)[:, followers].mean()
+    err_last = np.abs(last - rate)[:, followers].mean()
+    assert err_model < 0.7 * err_last, (err_model, err_last)
