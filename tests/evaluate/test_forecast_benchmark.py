@@ -152,3 +152,34 @@ def test_nyc_crime_runs_one_fit_per_category_and_pools_positive_entries():
     assert counts["all"]["entries"] == sum(p["entries"] for p in per_category) > 0
     pooled = sum(p["mae_pos"] * p["entries"] for p in per_category) / counts["all"]["entries"]
     assert counts["all"]["mae_pos"] == pytest.approx(pooled)
+
+
+class _Recorder:
+    """A model registered at test time: records what the runner gave it, forecasts zeros."""
+
+    seen: list = []
+
+    def __init__(self, lookback: int, horizon: int, seed: int = 0) -> None:
+        self.lookback, self.horizon, self.seed = lookback, horizon, seed
+
+    def fit(self, train, val=None):
+        _Recorder.seen.append((self.seed, train.shape[0], val.timestamps[0],
+                               train.timestamps[-1] + train.freq))
+        return self
+
+    def predict_windows(self, windows):
+        return np.zeros((len(windows), self.horizon, windows.data.shape[1]))
+
+
+def test_models_registered_later_run_with_the_run_seed(monkeypatch):
+    from cityfocus.models.registry import MODELS
+
+    monkeypatch.setitem(MODELS, "recorder", _Recorder)
+    monkeypatch.setattr(_Recorder, "seen", [])
+    assert "recorder" in [job.model for job in plan("synthetic")]
+    report = run_forecast_benchmark("synthetic", models=["recorder"], quick=True, seed=7)
+    ((seed, n_train, val_start, after_train),) = _Recorder.seen
+    assert seed == 7 and report["manifest"]["seed"] == 7
+    assert val_start == after_train  # consecutive parts: Split.train then Split.val
+    assert n_train == report["manifest"]["split"]["train"][1]
+    assert report["runs"][0]["metrics"]["all"]["mae"] > 0

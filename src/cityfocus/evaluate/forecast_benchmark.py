@@ -114,6 +114,8 @@ def fit_and_predict(
 
     seed_everything(seed)
     model = make_forecaster(job.model, protocol.lookback, job.horizon, **params)
+    if hasattr(model, "seed") and "seed" not in params:
+        model.seed = seed  # a stored hyperparameter (scikit-learn style): the run's seed wins
     started = time.perf_counter()
     model.fit(split.train, split.val)
     fitted = time.perf_counter()
