@@ -1,0 +1,99 @@
+"""``cityfocus train`` and ``cityfocus predict``: fit a forecaster, forecast from a checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cityfocus.atomic import atomic_path
+from cityfocus.cli.app import app
+from cityfocus.data.citydata import CityData
+from cityfocus.data.split import chronological_split
+from cityfocus.errors import CityfocusError, DataError
+from cityfocus.models.registry import NEURAL, load_forecaster, make_forecaster
+
+
+def step_of(data: CityData, at: str | None) -> int:
+    """Index of the first step to forecast: the step stamped ``at``, or the end of the data."""
+    if at is None:
+        return data.shape[0]
+    try:
+        stamp = pd.Timestamp(at)
+    except ValueError:
+        raise CityfocusError(f"--at {at!r} is not a timestamp (e.g. 2024-02-20 08:00)") from None
+    end = data.timestamps[-1] + data.freq
+    if stamp == end:
+        return data.shape[0]
+    where = data.timestamps.get_indexer([stamp])[0]
+    if where < 0:
+        raise DataError(f"--at {stamp} is not a time step of the data "
+                        f"({data.timestamps[0]} .. {end}, every {data.freq})", source=data.name)
+    return int(where)
+
+
+@app.command("train")
+def train(
+    model: str = typer.Option("st_transformer", help=f"One of {', '.join(NEURAL)}."),
+    data: str = typer.Option("synthetic", help="Dataset name or path."),
+    lookback: int = typer.Option(24, min=1, help="Input steps L."),
+    horizon: int = typer.Option(3, min=1, help="Output steps H."),
+    epochs: int = typer.Option(50, min=1),
+    batch_size: int = typer.Option(32, min=1),
+    lr: float = typer.Option(1e-3, min=0.0),
+    train_share: float = typer.Option(0.7, help="Share of time steps for training."),
+    val_share: float = typer.Option(0.1, help="Share for validation (early stopping)."),
+    seed: int = typer.Option(0),
+    log_dir: Path = typer.Option(None, help="Write TensorBoard events here."),
+    out: Path = typer.Option(Path("model.pt"), help="Checkpoint to write."),
+) -> None:
+    """Train a forecaster on the training part, early-stop on validation, save a checkpoint."""
+    from cityfocus.data.readers import load_dataset
+
+    if model not in NEURAL:
+        raise CityfocusError(f"unknown model {model!r}; trainable models: {', '.join(NEURAL)}")
+    dataset = load_dataset(data)
+    split = chronological_split(dataset, train=train_share, val=val_share)
+    forecaster = make_forecaster(
+        model, lookback, horizon, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+        log_dir=None if log_dir is None else str(log_dir))
+    forecaster.fit(split.train, split.val)
+    forecaster.save(out)
+    result = forecaster.train_result_
+    Console().print(
+        f"{model} on {dataset.name}: best epoch {result.best_epoch} ({result.stopped}), "
+        f"validation MAE {result.best_val:.4f} {dataset.target}, {result.seconds:.0f} s. "
+        f"Saved {out}")
+
+
+@app.command("predict")
+def predict(
+    model: Path = typer.Option(..., help="Checkpoint written by `cityfocus train`."),
+    data: str = typer.Option(..., help="Dataset name or path with the model's schema."),
+    at: str = typer.Option(None, help="First step to forecast (default: after the data)."),
+    top: int = typer.Option(10, min=1, help="Zones shown."),
+    out: Path = typer.Option(None, help="Write the forecast as CSV (zone x step)."),
+) -> None:
+    """Forecast the next H steps of every zone from a saved model."""
+    from cityfocus.data.readers import load_dataset
+
+    forecaster = load_forecaster(model)
+    dataset = load_dataset(data)
+    forecast = forecaster.predict(dataset, at=step_of(dataset, at))
+    frame = pd.DataFrame(forecast.mean.T, index=pd.Index(forecast.zones, name="zone"),
+                         columns=[str(t) for t in forecast.timestamps])
+    table = Table(title=f"{dataset.target} forecast after {forecast.window_end}")
+    table.add_column("zone")
+    for column in frame.columns:
+        table.add_column(column, justify="right")
+    order = np.argsort(-frame.to_numpy().sum(axis=1), kind="stable")[:top]
+    for i in order:
+        table.add_row(frame.index[i], *(f"{v:.3g}" for v in frame.iloc[i]))
+    Console().print(table)
+    if out is not None:
+        with atomic_path(out) as tmp:
+            frame.to_csv(tmp)

@@ -1,0 +1,27 @@
+import csv
+
+from tests.conftest import run_cli
+
+
+def test_train_then_predict_from_the_checkpoint(tmp_path):
+    ckpt = tmp_path / "lstm.pt"
+    result = run_cli("train", "--model", "lstm", "--epochs", "2", "--lookback", "12",
+                     "--horizon", "2", "--out", str(ckpt))
+    assert result.returncode == 0, result.stderr
+    assert ckpt.exists() and "best epoch" in result.stdout
+    out = tmp_path / "forecast.csv"
+    result = run_cli("predict", "--model", str(ckpt), "--data", "synthetic",
+                     "--at", "2024-02-20 08:00", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.reader(out.open()))
+    assert rows[0] == ["zone", "2024-02-20 08:00:00", "2024-02-20 09:00:00"]
+    assert len(rows) == 1 + 24 and all(float(v) >= -1 for r in rows[1:] for v in r[1:])
+
+
+def test_user_mistakes_are_one_line_exit_2(tmp_path):
+    result = run_cli("train", "--model", "nope", "--out", str(tmp_path / "x.pt"))
+    assert result.returncode == 2 and "unknown model 'nope'" in result.stderr
+    assert not (tmp_path / "x.pt").exists()
+    result = run_cli("predict", "--model", str(tmp_path / "missing.pt"), "--data", "synthetic")
+    assert result.returncode == 2 and "checkpoint not found" in result.stderr
+    assert "Traceback" not in result.stderr
