@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cityfocus.allocate.arrays import Array, namespace, quiet, take
+from cityfocus.allocate.arrays import Array, namespace, put, quiet, take
 from cityfocus.allocate.problem import Allocation, AllocationProblem
 
 
@@ -109,9 +109,17 @@ def level(a: Array, b: Array, lo: Array, hi: Array, budget: Array, t_max: float)
         t_lo = xp.where(active, (lo - a) / b, float("inf"))
         t_hi = xp.where(active, (hi - a) / b, float("inf"))
         times = xp.clip(xp.concatenate([t_lo, t_hi], axis=1), max=t_max)
+        steps = xp.concatenate([b, -b], axis=1)
+        # events at t_max (no upper bound, no demand, sated) never come before the root:
+        # drop the columns where every row has one (half the sort when no zone has an
+        # upper bound below its peak)
+        keep = (times < t_max).any(axis=0)
+        keep[0] = True
+        if not bool(keep.all()):
+            times, steps = times[:, keep], steps[:, keep]
         order = xp.argsort(times, axis=1)
         times = take(times, order)
-        slope = xp.cumsum(take(xp.concatenate([b, -b], axis=1), order), axis=1)
+        slope = xp.cumsum(take(steps, order), axis=1)
         del order
         gaps = xp.diff(times, axis=1)
         rise = slope[:, :-1] * gaps
@@ -172,7 +180,7 @@ def fill_linear(slope: Array, cap: Array, lo: Array, hi: Array, budget: Array) -
     fill = xp.clip(xp.clip(need[:, None] - ahead, min=0.0), max=room_sorted)
     full = (fill >= room_sorted) & (take(slope, order) > 0)
     # a filled zone sits exactly at its cap (lo + (cap - lo) may round past it)
-    w = take(xp.where(full, top_sorted, lo_sorted + fill), xp.argsort(order, axis=1))
+    w = put(xp.where(full, top_sorted, lo_sorted + fill), order)
     sated = need > room.sum(axis=1)  # every positive slope filled, budget left at price 0
     if sated.any():
         w = xp.where(sated[:, None], spread_leftover(w, hi, budget), w)

@@ -164,7 +164,7 @@ class AllocationProblem:
         if (np.abs(b - np.round(b)) > 1e-9 * np.maximum(1.0, b)).any():
             raise AllocationError(f"with units the budget must be a whole number, got {b}")
         self.budget = np.round(b)
-        lo = np.ceil(self.lower - 1e-9)
+        lo = np.ceil(self.lower - 1e-9) + 0.0  # + 0.0: no -0.0 from ceil(-1e-9)
         hi = np.floor(self.upper + 1e-9)
         if (hi < lo).any():
             row, zone = _first_bad(hi < lo)

@@ -1,6 +1,7 @@
-"""The exactness reference: the same problem written for cvxpy (needs the ``dev`` extra).
+"""The exactness reference: the same problem written for cvxpy (needs the ``dev`` extra),
+and the random instances the tests and ``benchmarks/allocation.py`` check the engine on.
 
-Only tests and ``benchmarks/allocation.py`` use it; the engine never does. Each family is
+The engine never uses this module. Each family is
 written in its disciplined-convex form (exponential cone for ``coverage``/``log``, second-order
 cone for ``variance``/``delay``, an LP for ``linear``) and solved by Clarabel by default.
 """
@@ -76,3 +77,48 @@ def project_feasible(problem: AllocationProblem, w: np.ndarray, row: int = 0) ->
     budget = problem.budget.reshape(-1)[row : row + 1]
     a = np.asarray(w, dtype=np.float64)[None, :]
     return water_fill(a, np.ones_like(a), lo, hi, budget, float("inf"))[0]
+
+
+def family_params(family: str, demand: np.ndarray, rng: np.random.Generator) -> dict[str, Any]:
+    """Random per-zone parameters that make a valid ``family`` instance for ``demand``."""
+    n = demand.shape[-1]
+    if family in ("coverage", "log", "variance"):
+        return {"alpha": rng.uniform(0.1, 5.0, n)}
+    if family == "linear":
+        return {"cap": rng.uniform(0.1, 3.0, n)}
+    saturation = demand.reshape(-1, n).max(axis=0) * rng.uniform(1.2, 4.0, n)
+    return {"saturation": saturation + rng.uniform(0.5, 2.0, n), "cycle": rng.uniform(30, 120)}
+
+
+def random_problem(
+    family: str, n: int, rng: np.random.Generator, units: bool = False, rows: int | None = None
+) -> AllocationProblem:
+    """A feasible random instance: demand over four orders of magnitude with ~15% zeros,
+    random priority weights, lower bounds on ~40% of zones, infinite upper bounds on
+    ~40% (green shares capped at 1.2 for ``delay``), a budget anywhere in the feasible
+    range up to ~2 per zone; whole-unit bounds and budget when ``units``."""
+    shape = (n,) if rows is None else (rows, n)
+    demand = rng.uniform(0.0, 10.0, shape) * (rng.random(shape) > 0.15)
+    demand *= 10.0 ** rng.uniform(-2, 2)
+    if units:
+        lower = rng.integers(0, 2, n).astype(float)
+        upper = lower + rng.integers(0, 6, n)
+        upper[rng.random(n) < 0.3] = np.inf
+    else:
+        lower = rng.uniform(0.0, 0.3, n) * (rng.random(n) < 0.4)
+        upper = lower + rng.uniform(0.0, 3.0, n)
+        upper[rng.random(n) < 0.4] = np.inf
+        if family == "delay":
+            upper = np.maximum(np.minimum(upper, 1.2), lower)
+    span = min(upper.sum(), lower.sum() + rng.uniform(0.0, 2.0) * n)
+    budget = rng.uniform(lower.sum(), span, None if rows is None else rows)
+    return AllocationProblem(
+        demand,
+        np.floor(budget) if units else budget,
+        family,
+        lower=lower,
+        upper=upper,
+        weights=rng.uniform(0.5, 2.0, n),
+        units=units,
+        **family_params(family, demand, rng),
+    )
