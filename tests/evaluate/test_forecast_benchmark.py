@@ -9,7 +9,12 @@ import pytest
 from cityfocus.data.citydata import CityData
 from cityfocus.data.windows import Windows
 from cityfocus.errors import CityfocusError
-from cityfocus.evaluate.forecast_benchmark import Job, plan, run_forecast_benchmark
+from cityfocus.evaluate.forecast_benchmark import (
+    QUICK_EPOCHS,
+    Job,
+    plan,
+    run_forecast_benchmark,
+)
 from cityfocus.evaluate.protocols import (
     PROTOCOLS,
     iterated_window_mean,
@@ -159,11 +164,11 @@ class _Recorder:
 
     seen: list = []
 
-    def __init__(self, lookback: int, horizon: int, seed: int = 0) -> None:
-        self.lookback, self.horizon, self.seed = lookback, horizon, seed
+    def __init__(self, lookback: int, horizon: int, seed: int = 0, epochs: int = 50) -> None:
+        self.lookback, self.horizon, self.seed, self.epochs = lookback, horizon, seed, epochs
 
     def fit(self, train, val=None):
-        _Recorder.seen.append((self.seed, train.shape[0], val.timestamps[0],
+        _Recorder.seen.append((self.seed, self.epochs, train.shape[0], val.timestamps[0],
                                train.timestamps[-1] + train.freq))
         return self
 
@@ -171,15 +176,16 @@ class _Recorder:
         return np.zeros((len(windows), self.horizon, windows.data.shape[1]))
 
 
-def test_models_registered_later_run_with_the_run_seed(monkeypatch):
+def test_models_registered_later_run_with_the_run_seed_and_quick_epochs(monkeypatch):
     from cityfocus.models.registry import MODELS
 
     monkeypatch.setitem(MODELS, "recorder", _Recorder)
     monkeypatch.setattr(_Recorder, "seen", [])
     assert "recorder" in [job.model for job in plan("synthetic")]
     report = run_forecast_benchmark("synthetic", models=["recorder"], quick=True, seed=7)
-    ((seed, n_train, val_start, after_train),) = _Recorder.seen
+    ((seed, epochs, n_train, val_start, after_train),) = _Recorder.seen
     assert seed == 7 and report["manifest"]["seed"] == 7
+    assert epochs == QUICK_EPOCHS
     assert val_start == after_train  # consecutive parts: Split.train then Split.val
     assert n_train == report["manifest"]["split"]["train"][1]
     assert report["runs"][0]["metrics"]["all"]["mae"] > 0

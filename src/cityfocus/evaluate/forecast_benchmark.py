@@ -53,7 +53,11 @@ MODEL_PARAMS: dict[str, dict[str, dict[str, Any]]] = {
 """``MODEL_PARAMS[dataset][model]``: keyword arguments for ``make_forecaster``."""
 
 QUICK_PARAMS: dict[str, dict[str, Any]] = {}
-"""``QUICK_PARAMS[model]``: overrides for ``--quick`` smoke runs (e.g. few epochs)."""
+"""``QUICK_PARAMS[model]``: overrides for ``--quick`` smoke runs."""
+
+QUICK_EPOCHS = 2
+"""``--quick`` caps the ``epochs`` of any model that has that hyperparameter (unless
+``QUICK_PARAMS`` sets it)."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +110,7 @@ def seed_everything(seed: int) -> None:
 
 def fit_and_predict(
     job: Job, protocol: Protocol, split: Split, windows: Windows, params: dict[str, Any],
-    seed: int,
+    seed: int, quick: bool = False,
 ) -> tuple[np.ndarray, dict[str, float]]:
     """Fit one model on the train part (validation for early stopping) and forecast the test
     windows; returns ``[S, H, N]`` forecasts and timings in seconds."""
@@ -116,6 +120,8 @@ def fit_and_predict(
     model = make_forecaster(job.model, protocol.lookback, job.horizon, **params)
     if hasattr(model, "seed") and "seed" not in params:
         model.seed = seed  # a stored hyperparameter (scikit-learn style): the run's seed wins
+    if quick and hasattr(model, "epochs") and "epochs" not in params:
+        model.epochs = min(model.epochs, QUICK_EPOCHS)
     started = time.perf_counter()
     model.fit(split.train, split.val)
     fitted = time.perf_counter()
@@ -157,7 +163,8 @@ def run_forecast_benchmark(
     Args:
         dataset: a key of ``PROTOCOLS``.
         models: model names (default: every model in the registry).
-        quick: smoke run: a slice of the data and ``QUICK_PARAMS`` (numbers not comparable).
+        quick: smoke run: a slice of the data, ``QUICK_PARAMS``, at most ``QUICK_EPOCHS``
+            epochs (numbers not comparable).
         seed: seed set before every fit.
         command: the command line, recorded in every manifest.
         progress: called with each ``Job`` before it runs.
@@ -231,7 +238,8 @@ def _run_model(
         job_split = split if job.category is None else protocol.split(
             with_target(data, job.category))
         windows = scored_windows(protocol, job_split, horizon)
-        y_hat, timing = fit_and_predict(job, protocol, job_split, windows, params, seed)
+        y_hat, timing = fit_and_predict(job, protocol, job_split, windows, params, seed,
+                                        quick)
         batch = windows.batch()
         truths.append(batch.y)
         forecasts.append(y_hat)
