@@ -100,26 +100,34 @@ def _repair(problem: AllocationProblem, row: int, x: np.ndarray) -> np.ndarray:
             break
         nxt, last = unit_gains(problem, x, row)
         if missing > 0:  # give one unit each to the best zones with room
-            room = np.flatnonzero(np.isfinite(nxt))
-            take = room[np.argsort(-nxt[room], kind="stable")[:missing]]
-            x[take] += 1.0
+            x[_smallest(-nxt, missing)] += 1.0
         else:  # take one unit each from the zones whose last unit gains least
-            held = np.flatnonzero(np.isfinite(last))
-            drop = held[np.argsort(last[held], kind="stable")[:-missing]]
-            x[drop] -= 1.0
+            x[_smallest(last, -missing)] -= 1.0
     for _ in range(_MAX_ROUNDS):
         nxt, last = unit_gains(problem, x, row)
-        best = np.argsort(-nxt, kind="stable")
-        worst = np.argsort(last, kind="stable")
-        gain, loss = nxt[best], last[worst]
+        # only gains above the smallest loss, and losses below the largest gain, can pair up
+        best = np.flatnonzero(nxt > last.min())
+        worst = np.flatnonzero(last < nxt.max())
+        best = best[np.argsort(-nxt[best], kind="stable")]
+        worst = worst[np.argsort(last[worst], kind="stable")]
+        m = min(len(best), len(worst))
+        gain, loss = nxt[best[:m]], last[worst[:m]]
         scale = np.maximum(np.abs(gain), np.abs(loss))
         better = (gain > loss + _SWAP_RTOL * scale) & np.isfinite(gain) & np.isfinite(loss)
-        moves = int(np.argmin(better)) if not better.all() else len(better)
+        moves = int(np.argmin(better)) if not better.all() else m
         if moves == 0:
             return x
         x[best[:moves]] += 1.0
         x[worst[:moves]] -= 1.0
     raise RuntimeError("unit repair did not converge; please report this problem")
+
+
+def _smallest(values: np.ndarray, count: int) -> np.ndarray:
+    """Indices of the ``count`` smallest finite ``values`` (any order; fewer if not enough)."""
+    finite = np.flatnonzero(np.isfinite(values))
+    if count >= len(finite):
+        return finite
+    return finite[np.argpartition(values[finite], count - 1)[:count]]
 
 
 def finish_units(problem: AllocationProblem, x: np.ndarray) -> Allocation:
