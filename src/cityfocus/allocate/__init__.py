@@ -7,6 +7,8 @@ torch solver lives in ``cityfocus.allocate.torch_layer`` and is imported on dema
 
 from cityfocus.allocate.continuous import solve_continuous
 from cityfocus.allocate.errors import AllocationError
+from cityfocus.allocate.multi import MultiAllocation, pareto_sweep, solve_multi
+from cityfocus.allocate.oracle import oracle, regret
 from cityfocus.allocate.problem import Allocation, AllocationProblem
 from cityfocus.allocate.solve import allocate, solve
 from cityfocus.allocate.units import greedy_units, solve_units
@@ -30,12 +32,17 @@ __all__ = [
     "Delay",
     "Linear",
     "Log",
+    "MultiAllocation",
     "Utility",
     "Variance",
     "allocate",
     "greedy_units",
     "make_utility",
+    "oracle",
+    "pareto_sweep",
+    "regret",
     "solve",
     "solve_continuous",
+    "solve_multi",
     "solve_units",
 ]
