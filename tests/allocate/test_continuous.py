@@ -80,14 +80,7 @@ def test_batch_equals_row_by_row(family):
     batch = random_problem(family, 40, rng, rows=6)
     together = solve_continuous(batch)
     for r in range(6):
-        one = AllocationProblem(
-            batch.demand[r],
-            batch.budget[r],
-            batch.utility,
-            lower=batch.lower[r],
-            upper=batch.upper[r],
-            weights=batch.weights[r],
-        )
+        one = batch.row(r)
         alone = solve_continuous(one)
         np.testing.assert_allclose(together.w[r], alone.w, rtol=1e-9, atol=1e-12)
         assert together.shadow_price[r] == pytest.approx(alone.shadow_price, rel=1e-9)

@@ -52,15 +52,7 @@ def test_batch_rows_are_solved_independently():
     prob = random_problem("log", 30, rng, units=True, rows=3)
     batch = solve(prob)
     for r in range(3):
-        one = AllocationProblem(
-            prob.demand[r],
-            prob.budget[r],
-            prob.utility,
-            lower=prob.lower[r],
-            upper=prob.upper[r],
-            weights=prob.weights[r],
-            units=True,
-        )
+        one = prob.row(r)
         assert batch.objective[r] == pytest.approx(solve(one).objective, rel=1e-12)
 
 

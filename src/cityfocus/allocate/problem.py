@@ -202,13 +202,20 @@ class AllocationProblem:
             raise AllocationError(
                 f"demand shape {np.shape(demand)} != the problem's {self.demand.shape}"
             )
+        return self._rebuild(demand, self.budget, ...)
+
+    def row(self, r: int) -> AllocationProblem:
+        """Problem ``r`` of a batch, as a single problem."""
+        return self._rebuild(self.demand[r], self.budget[r], r)
+
+    def _rebuild(self, demand: Any, budget: Any, index: Any) -> AllocationProblem:
         return AllocationProblem(
             demand,
-            self.budget,
+            budget,
             self.utility,
-            lower=self.lower,
-            upper=self.upper,
-            weights=self.weights,
+            lower=self.lower[index],
+            upper=self.upper[index],
+            weights=self.weights[index],
             units=self.units,
         )
 
