@@ -90,3 +90,18 @@ def test_bad_input_is_reported():
         solve_torch(torch.tensor([[1.0, float("nan")]]), 1.0)
     with pytest.raises(AllocationError, match="budget outside"):
         solve_torch(torch.tensor([1.0, 2.0]), 3.0, upper=1.0)
+
+
+def test_gradients_stay_finite_when_some_rows_are_sated():
+    # row 0: zone 0 is full at its bound and zone 1 has no demand: the budget overflows
+    # into zone 1 at price 0; row 1 has no upper bounds (its peak shares are infinite)
+    f64 = torch.float64
+    demand = torch.tensor([[1.0, 0.0], [1.0, 2.0]], dtype=f64, requires_grad=True)
+    budget = torch.tensor([3.0, 0.8], dtype=f64, requires_grad=True)
+    upper = torch.tensor([[1.0, 5.0], [float("inf"), float("inf")]], dtype=f64)
+    out = solve_torch(demand, budget, "coverage", upper=upper)
+    assert out.shadow_price[0] == 0 and out.shadow_price[1] > 0
+    assert torch.allclose(out.w[0], torch.tensor([1.0, 2.0], dtype=f64))
+    (out.w * torch.tensor([1.0, 3.0], dtype=f64)).sum().backward()
+    assert torch.isfinite(demand.grad).all() and torch.isfinite(budget.grad).all()
+    assert float(budget.grad[0]) == pytest.approx(3.0)  # the overflow goes to zone 1 only

@@ -96,7 +96,9 @@ def water_fill(a: Array, b: Array, lo: Array, hi: Array, budget: Array, t_max: f
     with quiet(xp):
         w = xp.where(active, xp.clip(a + b * t[:, None], lo, hi), lo)
     if sated.any():
-        w = xp.where(sated[:, None], spread_leftover(top, hi, budget), w)
+        # rows not sated may hold inf in ``top``: give them ``lo`` (they are not taken)
+        sated_top = xp.where(sated[:, None], top, lo)
+        w = xp.where(sated[:, None], spread_leftover(sated_top, hi, budget), w)
     return w
 
 

@@ -97,7 +97,9 @@ def solve_torch(
         _validate(d, lo, hi, b_total, util)
     if util.phi is None:
         cap = _as(util.params()["cap"], d, shape)
-        w = fill_linear(p * d, cap, lo, hi, b_total)
+        slope = p * d
+        # shares are piecewise constant in demand: keep it in the graph with a zero gradient
+        w = fill_linear(slope, cap, lo, hi, b_total) + 0 * slope
     else:
         w = _water_fill_differentiable(util, d, p, lo, hi, b_total)
     marginal = p * util.marginal(w, d)
@@ -138,7 +140,8 @@ def _water_fill_differentiable(
     )
     w = torch.where(free, a + b * level_g[:, None], bound)
     if bool(sated.any()):
-        w = torch.where(sated[:, None], spread_leftover(top, hi, budget), w)
+        sated_top = torch.where(sated[:, None], top, lo)  # no inf/NaN in rows not taken
+        w = torch.where(sated[:, None], spread_leftover(sated_top, hi, budget), w)
     return w
 
 
