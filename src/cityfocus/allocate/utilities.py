@@ -53,7 +53,7 @@ def _check_positive(name: str, family: str, value: Any, allow_inf: bool = False)
     return float(arr) if arr.ndim == 0 else arr
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq=False: parameters may be arrays
 class Utility:
     """A separable utility family; subclasses hold the per-zone parameters.
 
@@ -133,7 +133,7 @@ class Utility:
         """Raise ``AllocationError`` if the family cannot take this demand (beyond d >= 0)."""
 
     def params(self) -> dict[str, Any]:
-        """Per-zone parameters as plain numbers or lists (for ``to_config``)."""
+        """The family parameters: numbers or ``[N]`` arrays."""
         return {}
 
     def params_per_zone(self) -> bool:
@@ -174,7 +174,7 @@ def phi(kind: str, lam: Array) -> Array:
     raise ValueError(f"unknown transform {kind!r}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq=False: parameters may be arrays
 class Coverage(Utility):
     """Expected incidents intercepted, ``d (1 - exp(-alpha w))`` (Koopman's random search).
 
@@ -209,7 +209,7 @@ class Coverage(Utility):
         return {"alpha": self.alpha}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq=False: parameters may be arrays
 class Log(Utility):
     """Proportional fairness, ``d log(1 + alpha w)``.
 
@@ -242,7 +242,7 @@ class Log(Utility):
         return {"alpha": self.alpha}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq=False: parameters may be arrays
 class Variance(Utility):
     """Estimation variance left after monitoring, ``d / (1 + alpha w)``, to minimise.
 
@@ -277,7 +277,7 @@ class Variance(Utility):
         return {"alpha": self.alpha}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq=False: parameters may be arrays
 class Linear(Utility):
     """Demand served, ``d min(w, cap)``: each unit of share serves ``d`` until ``cap``.
 
@@ -312,7 +312,7 @@ class Linear(Utility):
         return {"cap": self.cap}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq=False: parameters may be arrays
 class Delay(Utility):
     """Webster's uniform delay of a signal approach, ``d C (1 - g)^2 / (2 (1 - d/s))``.
 
