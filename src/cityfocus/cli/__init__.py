@@ -5,6 +5,7 @@ from cityfocus.cli import (  # noqa: F401  (registers)
     benchmark_cmd,
     data_cmd,
     demo_cmd,
+    explain_cmd,
     model_cmd,
 )
 from cityfocus.cli.app import app, main
