@@ -19,22 +19,13 @@ from rich.progress import Progress
 from rich.table import Table
 
 from cityfocus.allocate import AllocationProblem, solve
+from cityfocus.allocate.rules import proportional
 from cityfocus.atomic import atomic_path
 from cityfocus.cli.app import app
 from cityfocus.data.split import chronological_split
 from cityfocus.data.synthetic import synthetic_city
 from cityfocus.data.windows import steps_per_day
 from cityfocus.models.baselines import HistoricalAverage
-
-
-def proportional_units(demand: np.ndarray, units: int) -> np.ndarray:
-    """Split ``units`` indivisible units in proportion to ``demand`` (largest remainder)."""
-    total = demand.sum()
-    share = demand / total * units if total > 0 else np.full(len(demand), units / len(demand))
-    base = np.floor(share).astype(np.int64)
-    extra = np.argsort(-(share - base), kind="stable")[: units - base.sum()]
-    base[extra] += 1
-    return base
 
 
 def why(rank: int, n: int, demand: float, city: float, peak: pd.Timestamp, units: int,
@@ -72,7 +63,7 @@ def demo(
         problem = AllocationProblem(demand, units, "coverage", alpha=alpha, units=True)
         plan = solve(problem)
         alloc = plan.w.astype(np.int64)
-        rule = proportional_units(demand, units)
+        rule = proportional(demand, units, units=True).astype(np.int64)
         progress.update(task, advance=1)
 
     realized = data.target_values[at : at + day].sum(axis=0)

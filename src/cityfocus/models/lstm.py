@@ -7,6 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from cityfocus.models.layers import TimeEncoding
 from cityfocus.models.neural import NeuralForecaster
 
 
@@ -14,19 +15,19 @@ class LSTMNetwork(nn.Module):
     """Per zone: ``[x, mask, zone embedding, time embedding]`` per step -> LSTM -> H outputs."""
 
     def __init__(self, horizon: int, n_zones: int, n_features: int, slots_per_day: int,
-                 hidden: int, layers: int, dropout: float) -> None:
+                 weekly: bool, hidden: int, layers: int, dropout: float) -> None:
         super().__init__()
         self.zone = nn.Embedding(n_zones, 8)
-        self.slot = nn.Embedding(slots_per_day, 8)
-        self.weekday = nn.Embedding(7, 4)
-        self.lstm = nn.LSTM(2 * n_features + 20, hidden, num_layers=layers, batch_first=True,
+        nn.init.normal_(self.zone.weight, std=0.1)
+        self.time = TimeEncoding(slots_per_day, 8, weekly)
+        self.lstm = nn.LSTM(2 * n_features + 16, hidden, num_layers=layers, batch_first=True,
                             dropout=dropout if layers > 1 else 0.0)
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden, horizon))
 
     def forward(self, inputs: dict[str, torch.Tensor], return_attention: bool = False):
         x, m, tm = inputs["x"], inputs["x_mask"], inputs["x_time"]
         B, L, N, _ = x.shape
-        time = torch.cat([self.slot(tm[..., 0]), self.weekday(tm[..., 1])], -1)  # [B, L, 12]
+        time = self.time(tm)  # [B, L, 8]
         zone = self.zone.weight  # [N, 8]
         steps = torch.cat([x, m, zone.expand(B, L, N, -1),
                            time[:, :, None, :].expand(B, L, N, -1)], dim=-1)
@@ -54,4 +55,5 @@ class LSTMForecaster(NeuralForecaster):
 
     def build_network(self, schema: dict[str, Any]) -> nn.Module:
         return LSTMNetwork(self.horizon, schema["n_zones"], schema["n_features"],
-                           schema["slots_per_day"], self.hidden, self.layers, self.dropout)
+                           schema["slots_per_day"], schema["weekly"], self.hidden, self.layers,
+                           self.dropout)

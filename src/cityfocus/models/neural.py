@@ -25,7 +25,8 @@ from cityfocus.data.citydata import CityData
 from cityfocus.data.scaling import StandardScaler, scaler_from_config
 from cityfocus.data.windows import Windows, steps_per_day, time_features
 from cityfocus.errors import CityfocusError, DataError
-from cityfocus.learn.losses import masked_mae, masked_mse
+from cityfocus.learn.decision import DecisionTask
+from cityfocus.learn.modes import build_objective
 from cityfocus.learn.trainer import TrainConfig, TrainResult, seed_everything, train_network
 from cityfocus.models.forecast import Forecast
 
@@ -78,6 +79,10 @@ class NeuralForecaster:
         horizon: H, output steps.
         epochs, batch_size, lr, weight_decay, clip_norm, patience: see ``TrainConfig``.
         loss: ``"mse"`` or ``"mae"`` (masked, on the scaled target).
+        mode: ``"forecast"``, ``"imitate"`` or ``"decide"`` (see ``cityfocus.learn.modes``).
+        task: the decision (``DecisionTask`` config: family, budget, units, bounds,
+            family parameters) that ``imitate`` and ``decide`` train for.
+        mix: weight of the forecast loss added to the regret in ``decide`` mode.
         per_zone_scaling: z-score each zone's features separately.
         seed: seeds weights and batch order.
         device: ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
@@ -91,6 +96,7 @@ class NeuralForecaster:
     def __init__(self, lookback: int = 12, horizon: int = 3, *, epochs: int = 100,
                  batch_size: int = 32, lr: float = 1e-3, weight_decay: float = 1e-4,
                  clip_norm: float | None = 5.0, patience: int | None = 10, loss: str = "mse",
+                 mode: str = "forecast", task: dict[str, Any] | None = None, mix: float = 0.1,
                  per_zone_scaling: bool = False, seed: int = 0, device: str = "auto",
                  max_minutes: float | None = None, log_dir: str | None = None,
                  progress: bool = True) -> None:
@@ -98,6 +104,8 @@ class NeuralForecaster:
         self.epochs, self.batch_size, self.lr = epochs, batch_size, lr
         self.weight_decay, self.clip_norm, self.patience = weight_decay, clip_norm, patience
         self.loss, self.per_zone_scaling, self.seed = loss, per_zone_scaling, seed
+        self.mode, self.mix = mode, mix
+        self.task = None if task is None else DecisionTask.from_config(task).to_config()
         self.device, self.max_minutes, self.log_dir = device, max_minutes, log_dir
         self.progress = progress
 
@@ -120,8 +128,9 @@ class NeuralForecaster:
         """Train on windows of ``train``; early-stop on windows whose targets lie in ``val``
         (its inputs may reach back into ``train``). Without ``val`` the last 10 % of
         ``train`` validates."""
-        if self.loss not in ("mse", "mae"):
-            raise CityfocusError(f"unknown loss {self.loss!r}; use mse or mae")
+        task = None if self.task is None else DecisionTask.from_config(self.task)
+        if task is not None:
+            task.check(train.shape[1])
         seed_everything(self.seed)
         device = resolve_device(self.device)
         whole, val_start = _join_for_validation(train, val)
@@ -131,28 +140,16 @@ class NeuralForecaster:
                             source=train.name)
         self.scaler_ = StandardScaler(per_zone=self.per_zone_scaling).fit(fit_part)
         self.schema_ = _schema(train)
+        self.schema_["weekly"] = bool(fit_part.timestamps[-1] - fit_part.timestamps[0]
+                                      >= pd.Timedelta(days=14))
         self.schema_["adjacency"] = None if train.adjacency is None else train.adjacency.tolist()
         train_windows = Windows(whole, self.lookback, self.horizon, target_stop=val_start)
         val_windows = Windows(whole, self.lookback, self.horizon, target_start=val_start)
         tensors = WindowTensors(whole, self.scaler_, self.lookback, self.horizon, device)
         self.network_ = self.build_network(self.schema_).to(device)
-        loss_fn = masked_mse if self.loss == "mse" else masked_mae
-        train_starts, val_starts = train_windows.starts, val_windows.starts
-
-        def step_loss(net: torch.nn.Module, index: np.ndarray) -> torch.Tensor:
-            starts = train_starts[index]
-            y, m = tensors.targets(starts)
-            return loss_fn(net(tensors.inputs(starts)), y, m)
-
-        def val_metric(net: torch.nn.Module) -> float:
-            total, count = 0.0, 0.0
-            for chunk in np.array_split(val_starts, max(len(val_starts) // 256, 1)):
-                pred = self._unscale(net(tensors.inputs(chunk)), device)
-                y, m = tensors.targets(chunk, scaled=False)
-                total += float(((pred - y).abs() * m).sum())
-                count += float(m.sum())
-            return total / max(count, 1.0)
-
+        objective = build_objective(
+            self.mode, tensors, train_windows.starts, val_windows.starts,
+            lambda pred: self._unscale(pred, device), task, self.loss, self.mix)
         config = TrainConfig(
             epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
             weight_decay=self.weight_decay, clip_norm=self.clip_norm, patience=self.patience,
@@ -160,14 +157,15 @@ class NeuralForecaster:
             progress=self.progress,
         )
         self.train_result_: TrainResult = train_network(
-            self.network_, len(train_starts), step_loss, val_metric, config, self.name)
+            self.network_, objective.n_samples, objective.step_loss, objective.val_metric,
+            config, f"{self.name} ({self.mode})")
         self.network_.eval()
         return self
 
     # -- predict -------------------------------------------------------------------------
     def predict(self, data: CityData, at: int | None = None) -> Forecast:
         """Forecast steps ``at .. at+H-1`` from the L steps before ``at`` (default: the end)."""
-        self._check_fitted()
+        self._check_forecaster()
         self.check_schema(data)
         T = data.shape[0]
         at = T if at is None else at
@@ -189,6 +187,11 @@ class NeuralForecaster:
 
     def predict_windows(self, windows: Windows) -> np.ndarray:
         """``[S, H, N]`` forecasts (original units) for every window of ``windows``."""
+        self._check_forecaster()
+        return self._unscale(self.network_outputs(windows), torch.device("cpu")).numpy()
+
+    def network_outputs(self, windows: Windows) -> torch.Tensor:
+        """``[S, H, N]`` raw (scaled) network outputs on CPU for every window."""
         self._check_fitted()
         self.check_schema(windows.data)
         if (windows.lookback, windows.horizon) != (self.lookback, self.horizon):
@@ -200,8 +203,8 @@ class NeuralForecaster:
         out = []
         with torch.no_grad():
             for chunk in np.array_split(windows.starts, max(len(windows.starts) // 256, 1)):
-                out.append(self._unscale(self.network_(tensors.inputs(chunk)), device).cpu())
-        return torch.cat(out).numpy()
+                out.append(self.network_(tensors.inputs(chunk)))
+        return torch.cat(out).cpu()
 
     def _unscale(self, pred: torch.Tensor, device: torch.device) -> torch.Tensor:
         mean, std = self.scaler_.target_params(self.schema_["target_index"])
@@ -226,6 +229,13 @@ class NeuralForecaster:
     def _check_fitted(self) -> None:
         if not hasattr(self, "network_"):
             raise CityfocusError(f"{self.name} is not fitted: call fit() or load a checkpoint")
+
+    def _check_forecaster(self) -> None:
+        self._check_fitted()
+        if self.mode == "imitate":
+            raise CityfocusError(
+                f"{self.name} was trained in imitate mode: it outputs allocations, not "
+                "forecasts (use cityfocus.learn.policy.decide_windows)")
 
     # -- checkpoint ----------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:

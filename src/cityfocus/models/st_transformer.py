@@ -1,10 +1,10 @@
 """st_transformer: temporal self-attention over the lookback, spatial attention across zones.
 
 Each (step, zone) reading becomes a token: a projection of ``[x, mask]`` (so missing
-readings are seen as missing, not as zeros) plus embeddings of the zone, the slot of the
-day, the weekday and the position in the window. Temporal blocks attend over the L steps
-of each zone; the last step's token then summarises the zone, and spatial blocks attend
-across zones with the adjacency as an additive, per-head learned bias
+readings are seen as missing, not as zeros) plus embeddings of the zone, the time of day
+and weekday (``layers.TimeEncoding``) and the position in the window. Temporal blocks
+attend over the L steps of each zone; the last step's token then summarises the zone,
+and spatial blocks attend across zones with the adjacency as an additive, per-head bias
 (``logits + beta_h * A'``, ``A'`` = adjacency plus self-loops scaled to [0, 1]). A head reads
 each zone's summary with the embedding of every target time, and a linear skip from the
 zone's own target history (shared across zones) adds the autoregressive part.
@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from cityfocus.models.layers import TimeEncoding
 from cityfocus.models.neural import NeuralForecaster
 
 
@@ -68,15 +69,15 @@ class Block(nn.Module):
 
 class STTransformerNetwork(nn.Module):
     def __init__(self, lookback: int, horizon: int, n_zones: int, n_features: int,
-                 slots_per_day: int, target_index: int, adjacency: np.ndarray | None,
+                 slots_per_day: int, weekly: bool, target_index: int,
+                 adjacency: np.ndarray | None,
                  dim: int, heads: int, temporal_layers: int, spatial_layers: int,
                  dropout: float) -> None:
         super().__init__()
         self.target_index = target_index
         self.inp = nn.Linear(2 * n_features, dim)
         self.zone = nn.Embedding(n_zones, dim)
-        self.slot = nn.Embedding(slots_per_day, dim)
-        self.weekday = nn.Embedding(7, dim)
+        self.time = TimeEncoding(slots_per_day, dim, weekly)
         self.position = nn.Parameter(torch.zeros(lookback, dim))
         self.horizon_step = nn.Parameter(torch.zeros(horizon, dim))
         self.temporal = nn.ModuleList(Block(dim, heads, dropout) for _ in range(temporal_layers))
@@ -91,15 +92,13 @@ class STTransformerNetwork(nn.Module):
         self.skip = nn.Linear(lookback, horizon)
         nn.init.normal_(self.position, std=0.02)
         nn.init.normal_(self.horizon_step, std=0.02)
-
-    def time_embedding(self, time: torch.Tensor) -> torch.Tensor:
-        return self.slot(time[..., 0]) + self.weekday(time[..., 1])
+        nn.init.normal_(self.zone.weight, std=0.02)
 
     def forward(self, inputs: dict[str, torch.Tensor], return_attention: bool = False):
         x, m = inputs["x"], inputs["x_mask"]
         B, L, N, _ = x.shape
         h = (self.inp(torch.cat([x, m], -1)) + self.zone.weight
-             + self.time_embedding(inputs["x_time"])[:, :, None] + self.position[:, None])
+             + self.time(inputs["x_time"])[:, :, None] + self.position[:, None])
         h = h.transpose(1, 2)  # [B, N, L, D]
         temporal_maps = []
         for block in self.temporal:
@@ -110,7 +109,7 @@ class STTransformerNetwork(nn.Module):
         for layer, block in enumerate(self.spatial):
             z, weights = block(z, self.graph_weight[layer] * self.graph)
             spatial_maps.append(weights)  # [B, heads, N, N]
-        future = self.time_embedding(inputs["y_time"]) + self.horizon_step  # [B, H, D]
+        future = self.time(inputs["y_time"]) + self.horizon_step  # [B, H, D]
         out = self.head(self.norm(z[:, None] + future[:, :, None])).squeeze(-1)  # [B, H, N]
         history = x[..., self.target_index] * m[..., self.target_index]  # [B, L, N]
         out = out + self.skip(history.transpose(1, 2)).transpose(1, 2)
@@ -143,6 +142,7 @@ class STTransformer(NeuralForecaster):
     def build_network(self, schema: dict[str, Any]) -> nn.Module:
         return STTransformerNetwork(
             self.lookback, self.horizon, schema["n_zones"], schema["n_features"],
-            schema["slots_per_day"], schema["target_index"], schema.get("adjacency"),
+            schema["slots_per_day"], schema["weekly"], schema["target_index"],
+            schema.get("adjacency"),
             self.dim, self.heads, self.temporal_layers, self.spatial_layers, self.dropout,
         )
