@@ -1,0 +1,31 @@
+import numpy as np
+import pytest
+
+from cityfocus.evaluate.decisions import auc, decision_metrics
+from cityfocus.learn.decision import DecisionTask
+
+
+def test_oracle_allocation_has_zero_regret_and_others_positive():
+    task = DecisionTask("coverage", 2, True, params={"alpha": 1.0})
+    realized = np.array([[5.0, 0.0, 1.0, 0.0], [0.0, 3.0, 0.0, 3.0]])
+    best = task.decide(realized)
+    metrics = decision_metrics(task, best, realized)
+    assert metrics["regret"] == pytest.approx(0.0, abs=1e-12)
+    assert metrics["normalized_regret"] == pytest.approx(0.0, abs=1e-12)
+    worst = np.array([[0, 2, 0, 0], [2, 0, 0, 0]], dtype=float)
+    bad = decision_metrics(task, worst, realized)
+    assert bad["regret"] > 0 and bad["hit_rate"] == 0.0 and bad["recall"] == 0.0
+    # hand check: row 0 oracle puts units on zones 0 and 2 (gains 5(1-e^-1) + 1(1-e^-1))
+    # or both on zone 0 (5(1-e^-2)); the latter is larger
+    assert best[0].tolist() == [2, 0, 0, 0]
+    assert metrics["hit_rate"] == pytest.approx((5 + 3 + 3) / 12)
+
+
+def test_auc_matches_pairwise_definition():
+    rng = np.random.default_rng(0)
+    scores = rng.normal(size=200).round(1)  # with ties
+    labels = rng.random(200) < 0.3
+    pos, neg = scores[labels], scores[~labels]
+    pairwise = ((pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])).mean()
+    assert auc(scores, labels) == pytest.approx(pairwise)
+    assert np.isnan(auc(scores, np.zeros(200, dtype=bool)))
