@@ -28,6 +28,13 @@ def with_target(data: CityData, target: str) -> CityData:
                     freq=data.freq, name=f"{data.name}[{target}]", meta=data.meta)
 
 
+def without_graph(data: CityData) -> CityData:
+    """The same city without its road graph (a model then has no graph prior to lean on)."""
+    return CityData(data.values, data.timestamps, mask=data.mask, zones=data.zones,
+                    features=data.features, target=data.target, adjacency=None,
+                    freq=data.freq, name=f"{data.name}[no graph]", meta=data.meta)
+
+
 def window_starts(data: CityData, model: NeuralForecaster, first_target: int) -> np.ndarray:
     """Starts of every window whose first forecast step is ``first_target`` or later."""
     L, H = model.lookback, model.horizon
