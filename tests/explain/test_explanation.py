@@ -79,3 +79,21 @@ def test_formatting_helpers():
     assert duration(pd.Timedelta(minutes=15)) == "15 min"
     assert [ordinal(k) for k in (1, 2, 3, 4, 11, 12, 21)] == ["1st", "2nd", "3rd", "4th",
                                                               "11th", "12th", "21st"]
+
+
+def test_figures_without_coordinates_or_attention():
+    from cityfocus.data.citydata import CityData
+    from cityfocus.explain.figures import all_figures, zone_positions
+
+    data, at, forecast = hand_made()
+    bare = CityData(data.values, data.timestamps, mask=data.mask, features=data.features,
+                    target=data.target, adjacency=data.adjacency, name="bare")
+    xy, geographic = zone_positions(bare)
+    assert not geographic and np.allclose(np.hypot(xy[:, 0], xy[:, 1]), 1.0)
+    assert zone_positions(data)[1]
+    plain = Forecast(forecast.mean, forecast.timestamps, forecast.zones, forecast.window_end)
+    problem = AllocationProblem(plain.mean.sum(0), 3, "coverage", units=True)
+    expl = explain_allocation(bare, at, plain, problem, solve(problem))
+    figures = all_figures(bare, at, expl)
+    assert sorted(figures) == ["allocation.png", "forecast.png"]
+    assert all(png.startswith(b"\x89PNG") and len(png) > 5000 for png in figures.values())
