@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+import cityfocus  # noqa: F401  (first: sets the OpenMP wait policy before torch loads)
+
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run ``python -m cityfocus ARGS`` and capture its output (never raises on failure)."""
