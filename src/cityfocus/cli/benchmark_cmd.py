@@ -1,9 +1,12 @@
-"""``cityfocus benchmark forecast``: every model on a dataset under its published protocol."""
+"""``cityfocus benchmark forecast`` (every model on a dataset under its published protocol) and
+``cityfocus benchmark decide`` (every model and training mode judged by its allocations)."""
 
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -20,10 +23,11 @@ DEFAULT_RESULTS = Path("benchmarks/RESULTS.md")
 
 
 def _command(data: str, json_path: Path, models: str | None, quick: bool, seed: int,
-             results: Path | None) -> str:
+             results: Path | None, verb: str = "forecast", modes: str | None = None) -> str:
     """The command line that reproduces this run, as written beside the table."""
-    parts = ["cityfocus", "benchmark", "forecast", "--data", data, "--json", str(json_path)]
-    parts += ["--models", models] if models else []
+    parts = ["cityfocus", "benchmark", verb, "--data", data, "--json", str(json_path)]
+    parts += ["--models", models] if models is not None else []
+    parts += ["--modes", modes] if modes else []
     parts += ["--quick"] if quick else []
     parts += ["--seed", str(seed)] if seed else []
     parts += ["--results", str(results)] if results is not None else []
@@ -44,34 +48,92 @@ def forecast(
                                         f"{DEFAULT_RESULTS}; none for --quick)."),
 ) -> None:
     """Train and score every model on DATA with its standard protocol; write JSON + Markdown."""
-    from cityfocus.evaluate.forecast_benchmark import plan, run_forecast_benchmark, write_json
-    from cityfocus.evaluate.results_markdown import section_markdown, write_section
+    from cityfocus.evaluate.forecast_benchmark import plan, run_forecast_benchmark
+    from cityfocus.evaluate.results_markdown import section_markdown
 
-    chosen = [m.strip() for m in models.split(",") if m.strip()] if models else None
-    if models is not None and not chosen:
-        raise CityfocusError("--models is empty; give comma-separated model names")
+    chosen = _names(models, "--models", "model")
     jobs = plan(data, chosen)  # checks dataset and model names before any work
     command = _command(data, json_path, models, quick, seed, results)
-    results_path = results if results is not None else (None if quick else DEFAULT_RESULTS)
-    console = Console()
+    result = _with_progress(data, len(jobs), lambda advance: run_forecast_benchmark(
+        data, models=chosen, quick=quick, seed=seed, command=command, progress=advance))
+    _write(result, json_path, f"forecast:{data}", section_markdown(result),
+           results if results is not None else (None if quick else DEFAULT_RESULTS))
+
+
+@benchmark_app.command("decide")
+def decide(
+    data: str = typer.Option(..., "--data", help="Dataset: synthetic, nyc_crime or "
+                             "beijing_air_prsa."),
+    json_path: Path = typer.Option(..., "--json", help="Write all numbers and manifests here."),
+    models: str | None = typer.Option(None, help="Comma-separated neural models (default: "
+                                      "seed_mlp,lstm,st_transformer; '' for baselines only)."),
+    modes: str | None = typer.Option(None, help="Comma-separated training modes (default: "
+                                     "forecast,imitate,decide)."),
+    quick: bool = typer.Option(False, "--quick", help="Smoke run: a slice of the data, few "
+                               "epochs; writes RESULTS.md only when --results is given."),
+    seed: int = typer.Option(0, help="Seed set before every fit."),
+    threads: int | None = typer.Option(None, help="Torch CPU threads (default: torch's; 1 "
+                                       "avoids oversubscription on a shared machine)."),
+    results: Path | None = typer.Option(None, help=f"Markdown results file (default "
+                                        f"{DEFAULT_RESULTS}; none for --quick)."),
+) -> None:
+    """Allocate with baselines and every model x training mode on DATA; score the decisions
+    (regret, hit rate, ...); write JSON + Markdown."""
+    from cityfocus.evaluate.decision_benchmark import plan, run_decision_benchmark
+    from cityfocus.evaluate.decision_markdown import decision_section_markdown
+
+    chosen = [] if models is not None and not models.strip() else _names(models, "--models",
+                                                                          "model")
+    picked = _names(modes, "--modes", "mode")
+    jobs = plan(data, chosen, picked)  # checks dataset, model and mode names before any work
+    command = _command(data, json_path, models, quick, seed, results, "decide", modes)
+    if threads is not None:
+        command += f" --threads {threads}"
+    result = _with_progress(data, len(jobs), lambda advance: run_decision_benchmark(
+        data, models=chosen, modes=picked, quick=quick, seed=seed, threads=threads,
+        command=command, progress=advance))
+    _write(result, json_path, f"decide:{data}", decision_section_markdown(result),
+           results if results is not None else (None if quick else DEFAULT_RESULTS))
+
+
+def _names(text: str | None, option: str, what: str) -> list[str] | None:
+    """Comma-separated names (None when the option was not given)."""
+    if text is None:
+        return None
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise CityfocusError(f"{option} is empty; give comma-separated {what} names")
+    return names
+
+
+def _with_progress(data: str, total: int, run: Callable[[Callable[[Any], None]], dict]) -> dict:
+    """Run a benchmark under a progress bar advanced once per fit (jobs have ``describe``)."""
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task(f"{data}: loading", total=len(jobs))
+    with Progress(*columns, console=Console(), transient=True) as progress:
+        task = progress.add_task(f"{data}: loading", total=total)
         done = 0
 
-        def advance(job) -> None:
+        def advance(job: Any) -> None:
             nonlocal done
             progress.update(task, completed=done, description=f"{data}: {job.describe()}")
             done += 1
 
-        result = run_forecast_benchmark(data, models=chosen, quick=quick, seed=seed,
-                                        command=command, progress=advance)
-        progress.update(task, completed=len(jobs))
+        result = run(advance)
+        progress.update(task, completed=total)
+    return result
+
+
+def _write(result: dict, json_path: Path, key: str, markdown: str,
+           results_path: Path | None) -> None:
+    """Write the JSON, the RESULTS.md section (if a path), and print the section."""
+    from cityfocus.evaluate.forecast_benchmark import write_json
+    from cityfocus.evaluate.results_markdown import write_section
+
+    console = Console()
     write_json(result, json_path)
-    markdown = section_markdown(result)
     if results_path is not None:
-        write_section(results_path, f"forecast:{data}", markdown)
+        write_section(results_path, key, markdown)
     console.print(markdown, markup=False, highlight=False, soft_wrap=True)
     where = f" and {results_path}" if results_path is not None else ""
     console.print(f"wrote {json_path}{where}", markup=False, highlight=False)

@@ -108,22 +108,35 @@ def seed_everything(seed: int) -> None:
         torch.manual_seed(seed)
 
 
-def fit_and_predict(
-    job: Job, protocol: Protocol, split: Split, windows: Windows, params: dict[str, Any],
-    seed: int, quick: bool = False,
-) -> tuple[np.ndarray, dict[str, float]]:
-    """Fit one model on the train part (validation for early stopping) and forecast the test
-    windows; returns ``[S, H, N]`` forecasts and timings in seconds."""
+def fit_model(name: str, lookback: int, horizon: int, split: Split, params: dict[str, Any],
+              seed: int, quick: bool = False) -> tuple[Any, float]:
+    """Build model ``name`` from the registry with ``params`` and fit it on ``split.train``
+    (``split.val`` for early stopping) under the run's seed; returns it and the fit seconds.
+
+    The run's ``seed`` reaches models that store one (unless ``params`` sets it); ``quick``
+    caps ``epochs`` at ``QUICK_EPOCHS`` (unless ``params`` sets it).
+    """
     from cityfocus.models.registry import make_forecaster
 
     seed_everything(seed)
-    model = make_forecaster(job.model, protocol.lookback, job.horizon, **params)
+    model = make_forecaster(name, lookback, horizon, **params)
     if hasattr(model, "seed") and "seed" not in params:
         model.seed = seed  # a stored hyperparameter (scikit-learn style): the run's seed wins
     if quick and hasattr(model, "epochs") and "epochs" not in params:
         model.epochs = min(model.epochs, QUICK_EPOCHS)
     started = time.perf_counter()
     model.fit(split.train, split.val)
+    return model, time.perf_counter() - started
+
+
+def fit_and_predict(
+    job: Job, protocol: Protocol, split: Split, windows: Windows, params: dict[str, Any],
+    seed: int, quick: bool = False,
+) -> tuple[np.ndarray, dict[str, float]]:
+    """Fit one model on the train part (validation for early stopping) and forecast the test
+    windows; returns ``[S, H, N]`` forecasts and timings in seconds."""
+    model, fit_seconds = fit_model(job.model, protocol.lookback, job.horizon, split, params,
+                                   seed, quick)
     fitted = time.perf_counter()
     y_hat = np.asarray(model.predict_windows(windows), dtype=np.float64)
     predicted = time.perf_counter()
@@ -131,13 +144,14 @@ def fit_and_predict(
     if y_hat.shape != expected:
         raise RuntimeError(f"{job.model} returned forecasts of shape {y_hat.shape}, "
                            f"expected {expected}")
-    timing = {"fit_seconds": fitted - started, "predict_seconds": predicted - fitted,
+    timing = {"fit_seconds": fit_seconds, "predict_seconds": predicted - fitted,
               "predict_ms_per_window": 1000 * (predicted - fitted) / len(windows)}
     return y_hat, timing
 
 
-def _manifest(protocol: Protocol, data: CityData, split: Split, horizon: int, seed: int,
-              command: str | None, quick: bool, **extra: Any) -> Manifest:
+def benchmark_manifest(protocol: Protocol, data: CityData, split: Split, horizon: int,
+                       seed: int, command: str | None, quick: bool, **extra: Any) -> Manifest:
+    """The manifest of a figure made under ``protocol`` (``extra``: model, params, task...)."""
     return Manifest(
         data={"name": data.name, "shape": list(data.shape), "target": data.target,
               "units": protocol.units, "quick_slice": quick},
@@ -197,7 +211,8 @@ def run_forecast_benchmark(
                 "description": "T-GCN's HA (iterated mean of the input window), computed here",
                 "metrics": forecast_metrics(
                     batch.y, iterated_window_mean(windows), batch.y_mask,
-                    manifest=_manifest(protocol, data, split, horizon, seed, command, quick)),
+                    manifest=benchmark_manifest(protocol, data, split, horizon, seed, command,
+                                                quick)),
             })
     from cityfocus.evaluate.references import REFERENCES
 
@@ -209,8 +224,8 @@ def run_forecast_benchmark(
                      "categories": list(protocol.categories),
                      "report_steps": list(protocol.report_steps), "units": protocol.units,
                      "step_minutes": data.freq.total_seconds() / 60, "note": protocol.note},
-        "manifest": _manifest(protocol, data, split, max(protocol.horizons), seed, command,
-                              quick).as_dict(),
+        "manifest": benchmark_manifest(protocol, data, split, max(protocol.horizons), seed,
+                                       command, quick).as_dict(),
         "environment": {"python": platform.python_version(), "numpy": np.__version__,
                         "torch": getattr(sys.modules.get("torch"), "__version__", None),
                         "machine": platform.machine(), "created": datetime.now(UTC).isoformat(
@@ -245,8 +260,8 @@ def _run_model(
         forecasts.append(y_hat)
         masks.append(batch.y_mask)
         timings.append(timing | ({"category": job.category} if job.category else {}))
-    manifest = _manifest(protocol, data, split, horizon, seed, command, quick,
-                         model=model, params=params)
+    manifest = benchmark_manifest(protocol, data, split, horizon, seed, command, quick,
+                                  model=model, params=params)
     run: dict[str, Any] = {
         "model": model, "horizon": horizon, "params": params, "n_windows": len(truths[0]),
         "fit_seconds": sum(t["fit_seconds"] for t in timings),

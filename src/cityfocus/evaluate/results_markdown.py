@@ -55,13 +55,15 @@ def write_section(path: str | Path, key: str, body: str) -> None:
         tmp.write_text(new)
 
 
-def _fmt(value: Any, digits: int = 4) -> str:
+def fmt(value: Any, digits: int = 4) -> str:
+    """A number with ``digits`` decimals; "—" for None, NaN or inf."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "—"
     return f"{value:.{digits}f}"
 
 
-def _span(bounds: list[int]) -> str:
+def span(bounds: list[int]) -> str:
+    """Half-open time-index bounds as ``[start, stop)``."""
     return f"[{bounds[0]}, {bounds[1]})"
 
 
@@ -69,7 +71,8 @@ def _row(cells: list[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """Lines of a Markdown table, the first column left-aligned and the rest right."""
     align = ["---"] + ["---:"] * (len(header) - 1)
     return [_row(header), _row(align), *(_row(r) for r in rows)]
 
@@ -89,15 +92,15 @@ def _tgcn_table(result: dict[str, Any]) -> list[str]:
         label = _horizon_label(horizon, minutes)
         for run in (r for r in result["runs"] if r["horizon"] == horizon):
             rows.append([run["model"], label,
-                         *(_fmt(run["metrics"]["all"][m]) for m in _TGCN_COLUMNS),
-                         _fmt(run["fit_seconds"], 2), _fmt(run["predict_seconds"], 3)])
+                         *(fmt(run["metrics"]["all"][m]) for m in _TGCN_COLUMNS),
+                         fmt(run["fit_seconds"], 2), fmt(run["predict_seconds"], 3)])
         for check in (c for c in result["protocol_check"] if c["horizon"] == horizon):
             rows.append([f"{check['model']} (T-GCN's HA, computed here)", label,
-                         *(_fmt(check["metrics"]["all"][m]) for m in _TGCN_COLUMNS), "", ""])
+                         *(fmt(check["metrics"]["all"][m]) for m in _TGCN_COLUMNS), "", ""])
         for ref in (r for r in result["references"] if r["horizon"] == horizon):
             rows.append([f"*{ref['label']}*", label,
-                         *(_fmt(ref["metrics"].get(m)) for m in _TGCN_COLUMNS), "", ""])
-    return _table(header, rows)
+                         *(fmt(ref["metrics"].get(m)) for m in _TGCN_COLUMNS), "", ""])
+    return markdown_table(header, rows)
 
 
 def _steps_table(result: dict[str, Any]) -> list[str]:
@@ -115,13 +118,13 @@ def _steps_table(result: dict[str, Any]) -> list[str]:
         per_step, overall = run["metrics"]["per_step"], run["metrics"]["all"]
         cells = [run["model"]]
         for step in steps:
-            cells += [_fmt(per_step["mae"][step - 1]), _fmt(per_step["rmse"][step - 1])]
-        cells += [_fmt(overall["mae"]), _fmt(overall["rmse"]), _fmt(overall["mape"])]
+            cells += [fmt(per_step["mae"][step - 1]), fmt(per_step["rmse"][step - 1])]
+        cells += [fmt(overall["mae"]), fmt(overall["rmse"]), fmt(overall["mape"])]
         if truth_rate:
-            cells.append(_fmt(run.get("metrics_vs_truth_rate", {}).get("all", {}).get("mae")))
-        cells += [_fmt(run["fit_seconds"], 2), _fmt(run["predict_seconds"], 3)]
+            cells.append(fmt(run.get("metrics_vs_truth_rate", {}).get("all", {}).get("mae")))
+        cells += [fmt(run["fit_seconds"], 2), fmt(run["predict_seconds"], 3)]
         rows.append(cells)
-    return _table(header, rows)
+    return markdown_table(header, rows)
 
 
 def _count_table(result: dict[str, Any]) -> list[str]:
@@ -137,10 +140,10 @@ def _count_table(result: dict[str, Any]) -> list[str]:
         parts = [cm["per_category"][c]["all"] for c in categories] + [cm["all"]]
         cells = [run["model"]]
         for part in parts:
-            cells += [_fmt(part["mae_pos"]), _fmt(part["mape_pos"])]
-        cells += [_fmt(run["fit_seconds"], 2), _fmt(run["predict_seconds"], 3)]
+            cells += [fmt(part["mae_pos"]), fmt(part["mape_pos"])]
+        cells += [fmt(run["fit_seconds"], 2), fmt(run["predict_seconds"], 3)]
         rows.append(cells)
-    return _table(header, rows)
+    return markdown_table(header, rows)
 
 
 def section_markdown(result: dict[str, Any]) -> str:
@@ -157,8 +160,8 @@ def section_markdown(result: dict[str, Any]) -> str:
     lines += [
         f"Protocol: target {target} ({protocol['units']}), lookback "
         f"{protocol['lookback']}, horizons {', '.join(map(str, protocol['horizons']))}; "
-        f"split {split['rule']} (time indices train {_span(split['train'])}, val "
-        f"{_span(split['val'])}, test {_span(split['test'])}); test windows: "
+        f"split {split['rule']} (time indices train {span(split['train'])}, val "
+        f"{span(split['val'])}, test {span(split['test'])}); test windows: "
         f"{split['test_windows']}; seed {manifest['seed']}. Data shape [T, N, F] = "
         f"{manifest['data']['shape']}. "
         f"Run {result['environment']['created']}.",

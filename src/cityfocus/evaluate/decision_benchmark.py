@@ -1,0 +1,364 @@
+"""The decision benchmark: how good are the allocations each model and training mode makes?
+
+Every row turns the test windows of a dataset into allocations of one ``DecisionTask`` and is
+scored on the realized demand (the target summed over the horizon) with
+``evaluate.decisions.decision_metrics``. Rows: the rules ``uniform`` and
+``historical_average rule`` (shares proportional to the historical-average forecast),
+``historical_average + solver`` (forecast, then the exact solver), the hindsight
+``oracle``, and each neural model trained in each mode of ``cityfocus.learn.modes``.
+
+Splits, data slices, scored windows and model fitting are the forecast benchmark's
+(``protocols``, ``forecast_benchmark.fit_model``); only the decision on top is new here.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from cityfocus.allocate.rules import proportional, uniform
+from cityfocus.data.windows import Windows
+from cityfocus.errors import CityfocusError
+from cityfocus.evaluate.decisions import decision_metrics
+from cityfocus.evaluate.forecast_benchmark import (
+    DEFAULT_SEED,
+    QUICK_EPOCHS,
+    benchmark_manifest,
+    fit_model,
+)
+from cityfocus.evaluate.metrics import rmse
+from cityfocus.evaluate.protocols import (
+    Protocol,
+    load_benchmark_data,
+    scored_windows,
+    split_70_10_20,
+    stshn_split,
+    with_target,
+)
+from cityfocus.learn.decision import DecisionTask
+from cityfocus.learn.modes import MODES, imitation_shares
+from cityfocus.learn.policy import decide_windows, forecast_demand
+
+BASELINES = ("uniform", "historical_average rule", "historical_average + solver", "oracle")
+DECISION_MODELS = ("seed_mlp", "lstm", "st_transformer")
+
+
+@dataclass(frozen=True)
+class DecisionProtocol:
+    """How one dataset is benchmarked for decisions.
+
+    Attributes:
+        forecast: the data protocol (split, lookback, one horizon, target, units) shared with
+            the forecast benchmark's machinery.
+        task: the allocation made from every test window.
+        targets: the targets scored in turn, each with its own fits (empty: the data's own).
+        truth_rate: score on the planted expected demand (synthetic city), and also on the
+            realized counts.
+        incidents: demand counts incidents, so the hit rate means something.
+        decision: one sentence on what a decision is.
+        note: remarks printed under the tables.
+    """
+
+    forecast: Protocol
+    task: DecisionTask
+    targets: tuple[str, ...] = ()
+    truth_rate: bool = False
+    incidents: bool = True
+    decision: str = ""
+    note: str = ""
+
+    @property
+    def dataset(self) -> str:
+        return self.forecast.dataset
+
+    @property
+    def horizon(self) -> int:
+        return self.forecast.horizons[0]
+
+
+NYC_CATEGORIES = ("burglary", "larceny", "robbery", "assault")
+
+DECISION_PROTOCOLS: dict[str, DecisionProtocol] = {
+    "synthetic": DecisionProtocol(
+        Protocol("synthetic", 24, (24,), split_70_10_20, "chronological 70/10/20",
+                 target="incidents", units="incidents/zone/hour"),
+        DecisionTask("coverage", 10, True, params={"alpha": 0.5}),
+        truth_rate=True,
+        decision="every test hour, 10 whole patrol units over the 24 zones for the next 24 h "
+        "(demand = incidents summed over the 24 h)",
+        note="Realized demand for the main table is the planted expected incidents (the "
+        "Poisson rate summed over the horizon), so the oracle is exact; the second table "
+        "scores the same allocations on the realized Poisson counts (oracle = hindsight "
+        "allocation of the counts, so every row, the rate oracle included, has regret there).",
+    ),
+    "nyc_crime": DecisionProtocol(
+        Protocol("nyc_crime", 30, (1,), stshn_split,
+                 "ST-SHN: days 0-607 train, 608-637 validation, 638-729 test",
+                 categories=NYC_CATEGORIES, units="crimes/cell/day"),
+        DecisionTask("coverage", 20, True, params={"alpha": 1.0}),
+        targets=(*NYC_CATEGORIES, "total"),
+        decision="every test day, k = 20 whole patrol units over the cells (coverage, "
+        "alpha 1.0: a cell with w units intercepts 1 - exp(-w) of its crimes)",
+        note="`total` is all categories weighted equally (the dataset's sum of the four "
+        "counts); each category and `total` is a separate target with its own fits.",
+    ),
+    "beijing_air_prsa": DecisionProtocol(
+        Protocol("beijing_air_prsa", 24, (1,), split_70_10_20, "chronological 70/10/20",
+                 target="PM2.5", units="µg/m³"),
+        DecisionTask("variance", 3, True, params={"alpha": 1.0}),
+        incidents=False,
+        decision="every test hour, 3 whole mobile monitors over the 12 stations for the next "
+        "hour (variance, alpha 1.0: a station's PM2.5 d leaves d / (1 + w) unmeasured)",
+        note="Objectives are gains: the PM2.5 variance removed, d - d / (1 + w), summed over "
+        "stations. Hit rate is for incident data and is not reported here.",
+    ),
+}
+
+_COMMON = {"epochs": 30, "patience": 6, "progress": False}
+DECISION_PARAMS: dict[str, dict[str, dict[str, Any]]] = {
+    "synthetic": {
+        "seed_mlp": {**_COMMON, "max_minutes": 3.0},
+        "lstm": {**_COMMON, "hidden": 32, "max_minutes": 3.0},
+        "st_transformer": {**_COMMON, "dim": 32, "max_minutes": 3.0},
+    },
+    "nyc_crime": {  # 15 fits per model (5 targets x 3 modes)
+        "seed_mlp": {**_COMMON, "max_minutes": 0.5},
+        "lstm": {**_COMMON, "hidden": 32, "max_minutes": 1.0},
+        "st_transformer": {**_COMMON, "dim": 32, "max_minutes": 1.0},
+    },
+    "beijing_air_prsa": {  # 24.5k training windows: larger batches, short budgets
+        "seed_mlp": {**_COMMON, "batch_size": 128, "max_minutes": 2.0},
+        "lstm": {**_COMMON, "hidden": 32, "batch_size": 128, "max_minutes": 3.0},
+        "st_transformer": {**_COMMON, "dim": 32, "batch_size": 128, "max_minutes": 3.0},
+    },
+}
+"""``DECISION_PARAMS[dataset][model]``: keyword arguments for ``make_forecaster`` (the mode,
+task and ``mix`` are added per row)."""
+
+MIX = 0.1
+"""Weight of the forecast loss added to the regret in ``decide`` mode."""
+
+
+@dataclass(frozen=True)
+class DecisionJob:
+    """One fit: a target, and a model in a mode (``historical_average`` has no mode)."""
+
+    target: str | None
+    model: str
+    mode: str | None = None
+
+    def describe(self) -> str:
+        tail = f", {self.target}" if self.target else ""
+        return f"{self.model}{f' ({self.mode})' if self.mode else ''}{tail}"
+
+
+@dataclass
+class _Scoring:
+    """What every row of one target is scored against."""
+
+    windows: Windows
+    realized: np.ndarray  # [S, N]: planted rate or counts summed over the horizon
+    counts: np.ndarray  # [S, N]: realized counts summed over the horizon
+    truth_rate: bool
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def resolve(dataset: str, models: list[str] | None,
+            modes: list[str] | None) -> tuple[DecisionProtocol, list[str], list[str]]:
+    """Check the dataset, model and mode names (``None``: all of them)."""
+    if dataset not in DECISION_PROTOCOLS:
+        raise CityfocusError(f"no decision benchmark for dataset {dataset!r}; choose one of "
+                             f"{', '.join(DECISION_PROTOCOLS)}")
+    chosen = list(DECISION_MODELS) if models is None else list(dict.fromkeys(models))
+    unknown = [m for m in chosen if m not in DECISION_MODELS]
+    if unknown:
+        raise CityfocusError(f"unknown model {unknown[0]!r} for the decision benchmark; choose "
+                             f"from {', '.join(DECISION_MODELS)}")
+    picked = list(MODES) if modes is None else list(dict.fromkeys(modes))
+    bad = [m for m in picked if m not in MODES]
+    if bad:
+        raise CityfocusError(f"unknown mode {bad[0]!r}; choose from {', '.join(MODES)}")
+    return DECISION_PROTOCOLS[dataset], chosen, picked
+
+
+def plan(dataset: str, models: list[str] | None = None,
+         modes: list[str] | None = None) -> list[DecisionJob]:
+    """Every fit the benchmark will run, in order (for progress bars)."""
+    protocol, chosen, picked = resolve(dataset, models, modes)
+    return [job for target in (protocol.targets or (None,)) for job in (
+        DecisionJob(target, "historical_average"),
+        *(DecisionJob(target, model, mode) for model in chosen for mode in picked))]
+
+
+def run_decision_benchmark(
+    dataset: str,
+    *,
+    models: list[str] | None = None,
+    modes: list[str] | None = None,
+    quick: bool = False,
+    seed: int = DEFAULT_SEED,
+    threads: int | None = None,
+    command: str | None = None,
+    progress: Callable[[DecisionJob], None] | None = None,
+) -> dict[str, Any]:
+    """Allocate with every baseline and every chosen model x mode; score the decisions.
+
+    Args:
+        dataset: a key of ``DECISION_PROTOCOLS``.
+        models: neural model names (default ``DECISION_MODELS``; ``[]`` for baselines only).
+        modes: training modes (default all of ``learn.modes.MODES``).
+        quick: smoke run: a slice of the data, at most ``QUICK_EPOCHS`` epochs.
+        seed: seed set before every fit.
+        threads: torch CPU threads (None: torch's default). On a shared machine one thread
+            per run avoids the oversubscription that makes every epoch several times slower.
+        command: the command line, recorded in the manifest.
+        progress: called with each ``DecisionJob`` before it runs.
+
+    Returns:
+        A JSON-ready dict: ``dataset``, ``quick``, ``protocol``, ``task``, ``manifest``,
+        ``environment`` and ``targets`` (per scored target: ``rows``, each with its
+        ``metrics``, for the synthetic city also ``metrics_on_counts``, the forecast
+        ``rmse``, timings and the per-epoch training ``history``).
+
+    Raises:
+        CityfocusError: an unknown dataset, model or mode, or unusable data.
+    """
+    jobs = plan(dataset, models, modes)
+    protocol = DECISION_PROTOCOLS[dataset]
+    import torch
+
+    if threads is not None:
+        if threads < 1:
+            raise CityfocusError(f"threads must be >= 1, got {threads}")
+        torch.set_num_threads(threads)
+    data, rate = load_benchmark_data(protocol.forecast, quick)
+    protocol.task.check(data.shape[1])
+    targets = []
+    for target in protocol.targets or (None,):
+        target_data = data if target is None else with_target(data, target)
+        split = protocol.forecast.split(target_data)
+        scoring = _scoring(protocol, split, rate)
+        for job in (j for j in jobs if j.target == target):
+            if progress is not None:
+                progress(job)
+            scoring.rows += _rows(job, protocol, split, scoring, seed, quick)
+        rows = sorted(scoring.rows + _rule_rows(protocol, scoring), key=_baselines_first)
+        targets.append({"target": target_data.target, "n_decisions": len(scoring.windows),
+                        "rows": rows})
+    manifest = benchmark_manifest(protocol.forecast, data, split, protocol.horizon, seed,
+                                  command, quick, task=protocol.task.to_config(), mix=MIX,
+                                  params=DECISION_PARAMS[dataset])
+    return {
+        "dataset": dataset,
+        "quick": quick,
+        "protocol": {"lookback": protocol.forecast.lookback, "horizon": protocol.horizon,
+                     "split_rule": protocol.forecast.split_rule,
+                     "targets": [t["target"] for t in targets], "units": protocol.forecast.units,
+                     "decision": protocol.decision, "truth_rate": protocol.truth_rate,
+                     "incidents": protocol.incidents, "note": protocol.note},
+        "task": protocol.task.to_config(),
+        "manifest": manifest.as_dict(_DEFINITIONS),
+        "environment": {"python": platform.python_version(), "numpy": np.__version__,
+                        "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+                        "machine": platform.machine(),
+                        "created": datetime.now(UTC).isoformat(timespec="seconds")},
+        "targets": targets,
+    }
+
+
+_DEFINITIONS = {
+    "realized_objective": "mean over decisions of F(w; y), the task's gain on realized demand",
+    "oracle_objective": "mean over decisions of F(w*(y); y), the best allocation in hindsight",
+    "regret": "mean over decisions of oracle - realized objective (>= 0)",
+    "normalized_regret": "sum of regrets / sum of |oracle objectives|",
+    "hit_rate": "share of realized demand in zones given at least one unit, pooled",
+    "precision/recall/f1": "attended zones vs hotspots (the k largest realized demands, k = "
+    "zones the oracle attends), pooled",
+    "auc": "forecast demand (imitate: shares; rules: their scores) vs hotspot labels",
+    "rmse": "RMSE of the per-step forecast against the observed target, original units",
+    "seconds_per_epoch": "training seconds (validation included) / epochs run",
+}
+
+
+def _scoring(protocol: DecisionProtocol, split, rate: np.ndarray | None) -> _Scoring:
+    windows = scored_windows(protocol.forecast, split, protocol.horizon)
+    batch = windows.batch()
+    counts = np.clip((batch.y * batch.y_mask).sum(1), 0.0, None).astype(np.float64)
+    realized = counts
+    if protocol.truth_rate:
+        if rate is None:
+            raise CityfocusError(f"{protocol.dataset} has no planted rate to score against")
+        steps = windows.starts[:, None] + windows.lookback + np.arange(windows.horizon)
+        realized = rate[steps].sum(1).astype(np.float64)
+    return _Scoring(windows, realized, counts, protocol.truth_rate)
+
+
+def _score(name: str, kind: str, mode: str | None, task: DecisionTask, scoring: _Scoring,
+           w: np.ndarray, scores: np.ndarray | None) -> dict[str, Any]:
+    row: dict[str, Any] = {"name": name, "kind": kind, "mode": mode,
+                           "metrics": decision_metrics(task, w, scoring.realized, scores)}
+    if scoring.truth_rate:
+        row["metrics_on_counts"] = decision_metrics(task, w, scoring.counts, scores)
+    return row
+
+
+def _baselines_first(row: dict[str, Any]) -> int:
+    """Sort key: baselines in ``BASELINES`` order, then models in the order they ran."""
+    return BASELINES.index(row["name"]) if row["name"] in BASELINES else len(BASELINES)
+
+
+def _rule_rows(protocol: DecisionProtocol, scoring: _Scoring) -> list[dict[str, Any]]:
+    """``uniform`` and ``oracle``: the rows that need no fit."""
+    task, realized = protocol.task, scoring.realized
+    even = uniform(realized.shape, task.budget, task.units)
+    return [_score("uniform", "rule", None, task, scoring, even, None),
+            _score("oracle", "oracle", None, task, scoring, task.decide(realized), realized)]
+
+
+def _rows(job: DecisionJob, protocol: DecisionProtocol, split, scoring: _Scoring, seed: int,
+          quick: bool) -> list[dict[str, Any]]:
+    """The rows one fit gives: HA gives its rule and its forecast-then-solve rows."""
+    task, windows = protocol.task, scoring.windows
+    params = dict(DECISION_PARAMS[protocol.dataset].get(job.model, {}))
+    if quick and "epochs" in params:
+        params["epochs"] = QUICK_EPOCHS
+    if job.mode is not None:
+        params |= {"mode": job.mode, "task": task.to_config(), "mix": MIX}
+    model, fit_seconds = fit_model(job.model, protocol.forecast.lookback, protocol.horizon,
+                                   split, params, seed, quick)
+    timing = _timing(model, fit_seconds)
+    if job.mode == "imitate":
+        shares = imitation_shares(model.network_outputs(windows), task.budget).numpy()
+        row = _score(job.model, "model", job.mode, task, scoring,
+                     decide_windows(model, windows, task), shares)
+        return [row | {"rmse": None, "params": params, **timing}]
+    y_hat = model.predict_windows(windows)
+    batch = windows.batch()
+    error = rmse(batch.y, y_hat, batch.y_mask)
+    demand = forecast_demand(model, windows)
+    solved = _score(job.model if job.mode else "historical_average + solver",
+                    "model" if job.mode else "baseline", job.mode, task, scoring,
+                    task.decide(demand), demand)
+    solved |= {"rmse": error, "params": params, **timing}
+    if job.mode is not None:
+        return [solved]
+    rule = _score("historical_average rule", "rule", None, task, scoring,
+                  proportional(demand, task.budget, task.units), demand)
+    return [rule | {"rmse": None, "params": params, **timing}, solved]
+
+
+def _timing(model: Any, fit_seconds: float) -> dict[str, Any]:
+    result = getattr(model, "train_result_", None)
+    if result is None:
+        return {"fit_seconds": fit_seconds, "epochs": None, "seconds_per_epoch": None}
+    epochs = len(result.history)
+    return {"fit_seconds": fit_seconds, "epochs": epochs, "best_epoch": result.best_epoch,
+            "stopped": result.stopped,
+            "seconds_per_epoch": result.seconds / epochs if epochs else math.nan,
+            "history": result.history}

@@ -1,0 +1,117 @@
+"""Decision benchmark results as Markdown, for the ``decide:DATASET`` section of RESULTS.md.
+
+Tables and the section writer are the forecast benchmark's (``results_markdown``); this
+module only lays out the decision columns and the lines on the issue's targets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cityfocus.evaluate.decision_targets import check_targets, epoch_seconds
+from cityfocus.evaluate.results_markdown import fmt, markdown_table, span
+
+_COLUMNS = ("realized_objective", "oracle_objective", "regret", "normalized_regret",
+            "hit_rate", "precision", "recall", "f1", "auc")
+_LABELS = {"realized_objective": "realized obj", "oracle_objective": "oracle obj",
+           "regret": "regret", "normalized_regret": "norm. regret", "hit_rate": "hit rate",
+           "precision": "P", "recall": "R", "f1": "F1", "auc": "AUC"}
+
+
+def _label(row: dict[str, Any]) -> str:
+    return row["name"] if row["mode"] is None else f"{row['name']} ({row['mode']})"
+
+
+def _epochs(row: dict[str, Any]) -> str:
+    if not row.get("epochs"):
+        return "—"
+    stopped = {"early stopping": "", "epochs": "", "time limit": ", time limit"}
+    return f"{row['epochs']} (best {row['best_epoch']}{stopped.get(row['stopped'], '')})"
+
+
+def decision_table(rows: list[dict[str, Any]], incidents: bool,
+                   metrics_key: str = "metrics") -> list[str]:
+    """One line per row: forecast RMSE, decision metrics, fit cost."""
+    columns = [c for c in _COLUMNS if incidents or c != "hit_rate"]
+    header = ["row", "RMSE", *(_LABELS[c] for c in columns), "fit s", "s/epoch", "epochs"]
+    lines = []
+    for row in rows:
+        metrics = row[metrics_key]
+        lines.append([_label(row), fmt(row.get("rmse")), *(fmt(metrics[c]) for c in columns),
+                      fmt(row.get("fit_seconds"), 1), fmt(row.get("seconds_per_epoch"), 2),
+                      _epochs(row)])
+    return markdown_table(header, lines)
+
+
+def _target_lines(result: dict[str, Any]) -> list[str]:
+    lines = ["Targets of issue 5, computed from the numbers above:", ""]
+    for check in check_targets(result):
+        if check["met"] is None:
+            verdict = "not judged (rows not run)"
+        else:
+            held = sum(c["ok"] for c in check["cases"])
+            verdict = f"{'met' if check['met'] else 'NOT met'} ({held}/{len(check['cases'])})"
+        failing = [_case_text(c) for c in check["cases"] if not c["ok"]]
+        tail = f"; fails: {'; '.join(failing)}" if failing else ""
+        lines.append(f"- {check['statement']}: **{verdict}**{tail}")
+    return lines
+
+
+def _case_text(case: dict[str, Any]) -> str:
+    where = ", ".join(str(case[k]) for k in ("target", "model", "mode", "best") if k in case)
+    if "ratio" in case and case["ratio"] is not None:
+        return f"{where} ×{case['ratio']:.3f}"
+    if "rivals" in case:
+        rivals = ", ".join(f"{k} {v:.4f}" for k, v in case["rivals"].items())
+        return f"{where} {case['value']:.4f} vs {rivals}"
+    return where
+
+
+def _epoch_line(result: dict[str, Any]) -> list[str]:
+    parts = []
+    for model, modes in epoch_seconds(result).items():
+        if "decide" in modes and "forecast" in modes:
+            parts.append(f"{model} {modes['decide']:.2f} s / {modes['forecast']:.2f} s = "
+                         f"×{modes['decide'] / modes['forecast']:.2f}")
+    return [f"Decide epoch / forecast epoch (seconds, pooled over fits): {'; '.join(parts)}.",
+            ""] if parts else []
+
+
+def decision_section_markdown(result: dict[str, Any]) -> str:
+    """The Markdown section for one ``run_decision_benchmark`` result."""
+    protocol, manifest, task = result["protocol"], result["manifest"], result["task"]
+    split = manifest["split"]
+    lines = [f"### Decision benchmark: {result['dataset']}", ""]
+    if result["quick"]:
+        lines += ["**Quick smoke run on a slice of the data: not a benchmark result.**", ""]
+    params = ", ".join(f"{k} {v}" for k, v in task["params"].items())
+    threads = result["environment"]["torch_threads"]
+    lines += [f"Command: `{manifest['command']}`", "",
+              f"Decision: {protocol['decision']}. Task: `{task['family']}` ({params}), budget "
+              f"{task['budget']:g}{' whole units' if task['units'] else ''}. Lookback "
+              f"{protocol['lookback']}, horizon {protocol['horizon']}; split "
+              f"{split['rule']} (time indices train {span(split['train'])}, val "
+              f"{span(split['val'])}, test {span(split['test'])}); {split['test_windows']}; "
+              f"seed {manifest['seed']}; torch threads {threads}; decide mode mixes in the "
+              f"forecast loss with weight {manifest['extra']['mix']:g}. Data shape [T, N, F] = "
+              f"{manifest['data']['shape']}. Run {result['environment']['created']}.", "",
+              "Objectives are gains per decision (mean over decisions); normalized regret = "
+              "Σ regret / Σ oracle objective; hit rate = share of realized demand in zones given "
+              "a unit; P/R/F1 of attended zones vs the top-k realized zones (k = zones the oracle "
+              "attends); AUC of the row's scores vs the same labels; RMSE of the per-step "
+              "forecast (— for imitate and rules); s/epoch = training seconds (validation "
+              "included) / epochs run.", ""]
+    for target in result["targets"]:
+        if len(result["targets"]) > 1 or protocol["truth_rate"]:
+            what = "planted expected demand" if protocol["truth_rate"] else "realized demand"
+            lines += [f"**Target `{target['target']}`** ({target['n_decisions']} decisions, "
+                      f"scored on the {what}):", ""]
+        lines += decision_table(target["rows"], protocol["incidents"]) + [""]
+        if protocol["truth_rate"]:
+            lines += ["Same allocations scored on the realized counts:", ""]
+            lines += decision_table(target["rows"], protocol["incidents"],
+                                    "metrics_on_counts") + [""]
+    lines += _epoch_line(result) + _target_lines(result)
+    if protocol.get("note"):
+        lines += ["", protocol["note"]]
+    return "\n".join(lines) + "\n"

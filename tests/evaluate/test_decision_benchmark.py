@@ -1,0 +1,164 @@
+"""The decision benchmark: rows, JSON, targets from the numbers, RESULTS.md section."""
+
+import json
+
+import numpy as np
+import pytest
+
+from cityfocus.errors import CityfocusError
+from cityfocus.evaluate.decision_benchmark import (
+    BASELINES,
+    DecisionJob,
+    plan,
+    run_decision_benchmark,
+)
+from cityfocus.evaluate.decision_markdown import decision_section_markdown
+from cityfocus.evaluate.decision_targets import check_targets
+from tests.conftest import run_cli
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    """A quick CLI run on the synthetic city (baselines + seed_mlp in two modes), then a
+    baselines-only run into the same RESULTS file."""
+    tmp = tmp_path_factory.mktemp("decide")
+    results = tmp / "RESULTS.md"
+    keep = "<!-- forecast:synthetic:start -->\nforecast table, keep me\n" \
+           "<!-- forecast:synthetic:end -->\n"
+    results.write_text(f"# Results\n\n{keep}\n<!-- decide:synthetic:start -->\nSTALE\n"
+                       "<!-- decide:synthetic:end -->\n")
+    out = tmp / "synthetic.json"
+    args = ("benchmark", "decide", "--data", "synthetic", "--json", str(out), "--quick",
+            "--models", "seed_mlp", "--modes", "forecast,decide", "--threads", "1",
+            "--results", str(results))
+    first = run_cli(*args)
+    assert first.returncode == 0, first.stderr
+    first_text, report = results.read_text(), json.loads(out.read_text())
+    second = run_cli("benchmark", "decide", "--data", "synthetic", "--json", str(out),
+                     "--quick", "--models", "", "--results", str(results))
+    assert second.returncode == 0, second.stderr
+    return report, first_text, results.read_text(), keep
+
+
+def test_plan_and_bad_names():
+    jobs = plan("nyc_crime", ["lstm"], ["decide"])
+    assert [j.target for j in jobs] == [t for t in
+                                        ("burglary", "larceny", "robbery", "assault", "total")
+                                        for _ in range(2)]
+    assert jobs[:2] == [DecisionJob("burglary", "historical_average"),
+                        DecisionJob("burglary", "lstm", "decide")]
+    assert len(plan("synthetic")) == 1 + 3 * 3
+    with pytest.raises(CityfocusError, match="no decision benchmark"):
+        plan("los_loop")
+    with pytest.raises(CityfocusError, match="unknown model 'persistence'"):
+        plan("synthetic", ["persistence"])
+    with pytest.raises(CityfocusError, match="unknown mode 'guess'"):
+        plan("synthetic", None, ["decide", "guess"])
+
+
+def test_json_has_manifest_every_row_and_an_exact_oracle(quick_run):
+    report, _, _, _ = quick_run
+    assert {"dataset", "quick", "protocol", "task", "manifest", "environment",
+            "targets"} <= set(report)
+    assert report["quick"] is True and report["environment"]["torch_threads"] == 1
+    manifest = report["manifest"]
+    assert {"data", "split", "lookback", "horizon", "seed", "command", "metrics"} <= set(manifest)
+    assert (manifest["lookback"], manifest["horizon"]) == (24, 24)
+    assert manifest["extra"]["task"] == report["task"]
+    assert report["task"]["family"] == "coverage" and report["task"]["budget"] == 10
+    assert "benchmark decide --data synthetic" in manifest["command"]
+    (target,) = report["targets"]
+    names = [(r["name"], r["mode"]) for r in target["rows"]]
+    assert names == [(b, None) for b in BASELINES] + [("seed_mlp", "forecast"),
+                                                      ("seed_mlp", "decide")]
+    rows = {r["name"] if r["mode"] is None else r["mode"]: r for r in target["rows"]}
+    for row in target["rows"]:
+        for key in ("metrics", "metrics_on_counts"):
+            m = row[key]
+            assert m["decisions"] == target["n_decisions"] > 0
+            assert m["regret"] >= -1e-9
+            assert m["realized_objective"] <= m["oracle_objective"] + 1e-9
+    oracle = rows["oracle"]["metrics"]
+    assert oracle["regret"] == pytest.approx(0.0, abs=1e-9)
+    assert oracle["normalized_regret"] == pytest.approx(0.0, abs=1e-12)
+    # scored on counts, the rate oracle is no longer the hindsight optimum
+    assert rows["oracle"]["metrics_on_counts"]["regret"] > 0
+    assert rows["uniform"]["metrics"]["regret"] > 0
+    for mode in ("forecast", "decide"):
+        row = rows[mode]
+        assert row["rmse"] > 0 and row["epochs"] == 2 == len(row["history"])
+        assert row["seconds_per_epoch"] > 0 and row["params"]["mode"] == mode
+    assert rows["historical_average + solver"]["rmse"] > 0
+    assert rows["historical_average rule"]["rmse"] is None
+
+
+def test_results_section_replaced_not_duplicated(quick_run):
+    report, first, second, keep = quick_run
+    for text in (first, second):
+        assert "STALE" not in text and keep in text
+        assert text.count("<!-- decide:synthetic:start -->") == 1
+        assert text.count("<!-- decide:synthetic:end -->") == 1
+        assert text.count("### Decision benchmark: synthetic") == 1
+    assert report["manifest"]["command"] in first
+    assert "| seed_mlp (decide) |" in first and "| oracle |" in first
+    assert "seed_mlp" not in second and "| oracle |" in second  # the baselines-only run
+    assert "--models ''" in second
+
+
+def _fake(nregrets: dict[tuple[str, str | None], float], hit: float = 0.5,
+          seconds: dict[str, float] | None = None) -> dict:
+    rows = []
+    for (name, mode), value in nregrets.items():
+        kind = "model" if mode else "rule"
+        row = {"name": name, "mode": mode, "kind": kind,
+               "metrics": {"normalized_regret": value, "hit_rate": hit if mode else 0.4}}
+        if mode:
+            row |= {"epochs": 4, "seconds_per_epoch": (seconds or {}).get(mode, 1.0)}
+        rows.append(row)
+    return {"dataset": "nyc_crime", "targets": [{"target": "total", "rows": rows}]}
+
+
+def test_targets_follow_the_numbers():
+    good = _fake({("historical_average rule", None): 0.5, ("lstm", "imitate"): 0.4,
+                  ("lstm", "forecast"): 0.3, ("lstm", "decide"): 0.2}, hit=0.45,
+                 seconds={"forecast": 1.0, "decide": 1.9})
+    verdicts = {c["key"]: c["met"] for c in check_targets(good)}
+    assert verdicts == {"decide_beats_forecast": True, "beat_imitate_and_rule": True,
+                        "decide_aim": True, "hit_rate": True, "epoch_cost": True}
+    bad = _fake({("historical_average rule", None): 0.25, ("lstm", "imitate"): 0.4,
+                 ("lstm", "forecast"): 0.3, ("lstm", "decide"): 0.29}, hit=0.43,
+                seconds={"forecast": 1.0, "decide": 2.1})
+    verdicts = {c["key"]: c["met"] for c in check_targets(bad)}
+    assert verdicts == {"decide_beats_forecast": True, "beat_imitate_and_rule": False,
+                        "decide_aim": False, "hit_rate": False, "epoch_cost": False}
+    rules_only = _fake({("historical_average rule", None): 0.5})
+    assert all(c["met"] is None for c in check_targets(rules_only))
+
+
+def test_markdown_states_each_target_verdict(quick_run):
+    report, _, _, _ = quick_run
+    text = decision_section_markdown(report)
+    for check in check_targets(report):
+        assert check["statement"] in text
+    ratio = report["targets"][0]["rows"]
+    decide = next(r for r in ratio if r["mode"] == "decide")
+    assert f"{decide['metrics']['normalized_regret']:.4f}" in text
+
+
+def test_cli_bad_mode_is_one_line_exit_2_and_writes_nothing(tmp_path):
+    out = tmp_path / "x.json"
+    result = run_cli("benchmark", "decide", "--data", "synthetic", "--json", str(out),
+                     "--modes", "decide,nonesuch")
+    assert result.returncode == 2
+    assert "nonesuch" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_baselines_only_run_in_process():
+    report = run_decision_benchmark("synthetic", models=[], quick=True)
+    (target,) = report["targets"]
+    assert [r["name"] for r in target["rows"]] == list(BASELINES)
+    realized = {r["name"]: r["metrics"]["realized_objective"] for r in target["rows"]}
+    assert realized["oracle"] == max(realized.values())
+    assert np.isfinite(list(realized.values())).all()
