@@ -15,7 +15,8 @@ from cityfocus.cli.app import app
 from cityfocus.data.citydata import CityData
 from cityfocus.data.split import chronological_split
 from cityfocus.errors import CityfocusError, DataError
-from cityfocus.models.registry import NEURAL, load_forecaster, make_forecaster
+
+TRAINABLE = "seed_mlp, lstm or st_transformer"
 
 
 def step_of(data: CityData, at: str | None) -> int:
@@ -38,7 +39,7 @@ def step_of(data: CityData, at: str | None) -> int:
 
 @app.command("train")
 def train(
-    model: str = typer.Option("st_transformer", help=f"One of {', '.join(NEURAL)}."),
+    model: str = typer.Option("st_transformer", help=f"One of {TRAINABLE}."),
     data: str = typer.Option("synthetic", help="Dataset name or path."),
     lookback: int = typer.Option(24, min=1, help="Input steps L."),
     horizon: int = typer.Option(3, min=1, help="Output steps H."),
@@ -53,6 +54,7 @@ def train(
 ) -> None:
     """Train a forecaster on the training part, early-stop on validation, save a checkpoint."""
     from cityfocus.data.readers import load_dataset
+    from cityfocus.models.registry import NEURAL, make_forecaster
 
     if model not in NEURAL:
         raise CityfocusError(f"unknown model {model!r}; trainable models: {', '.join(NEURAL)}")
@@ -80,6 +82,7 @@ def predict(
 ) -> None:
     """Forecast the next H steps of every zone from a saved model."""
     from cityfocus.data.readers import load_dataset
+    from cityfocus.models.registry import load_forecaster
 
     forecaster = load_forecaster(model)
     dataset = load_dataset(data)
