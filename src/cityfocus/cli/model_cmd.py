@@ -49,10 +49,19 @@ def train(
     train_share: float = typer.Option(0.7, help="Share of time steps for training."),
     val_share: float = typer.Option(0.1, help="Share for validation (early stopping)."),
     seed: int = typer.Option(0),
+    mode: str = typer.Option("forecast", help="forecast, imitate or decide."),
+    family: str = typer.Option("coverage", help="Utility family of the decision (imitate/decide)."),
+    budget: float = typer.Option(10.0, help="Budget of the decision (imitate/decide)."),
+    units: bool = typer.Option(True, help="Whole units at evaluation (imitate/decide)."),
+    alpha: float = typer.Option(0.5, help="Family parameter alpha (imitate/decide)."),
     log_dir: Path = typer.Option(None, help="Write TensorBoard events here."),
     out: Path = typer.Option(Path("model.pt"), help="Checkpoint to write."),
 ) -> None:
-    """Train a forecaster on the training part, early-stop on validation, save a checkpoint."""
+    """Train a model on the training part, early-stop on validation, save a checkpoint.
+
+    ``--mode forecast`` fits demand; ``imitate`` and ``decide`` train for the decision
+    (``--family``, ``--budget``, ``--units``, ``--alpha``) made from each forecast window
+    (demand = the target summed over the horizon)."""
     from cityfocus.data.readers import load_dataset
     from cityfocus.models.registry import NEURAL, make_forecaster
 
@@ -60,16 +69,19 @@ def train(
         raise CityfocusError(f"unknown model {model!r}; trainable models: {', '.join(NEURAL)}")
     dataset = load_dataset(data)
     split = chronological_split(dataset, train=train_share, val=val_share)
+    task = None if mode == "forecast" else {
+        "family": family, "budget": budget, "units": units, "params": {"alpha": alpha}}
     forecaster = make_forecaster(
         model, lookback, horizon, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-        log_dir=None if log_dir is None else str(log_dir))
+        mode=mode, task=task, log_dir=None if log_dir is None else str(log_dir))
     forecaster.fit(split.train, split.val)
     forecaster.save(out)
     result = forecaster.train_result_
+    score = (f"validation MAE {result.best_val:.4f} {dataset.target}" if mode == "forecast"
+             else f"validation normalised regret {result.best_val:.4f}")
     Console().print(
-        f"{model} on {dataset.name}: best epoch {result.best_epoch} ({result.stopped}), "
-        f"validation MAE {result.best_val:.4f} {dataset.target}, {result.seconds:.0f} s. "
-        f"Saved {out}")
+        f"{model} ({mode}) on {dataset.name}: best epoch {result.best_epoch} ({result.stopped}), "
+        f"{score}, {result.seconds:.0f} s. Saved {out}")
 
 
 @app.command("predict")
