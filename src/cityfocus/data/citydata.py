@@ -149,7 +149,7 @@ class CityData:
         start, stop, _ = slice(start, stop).indices(T)
         if stop <= start:
             raise DataError(f"empty time slice {start}:{stop} of {T} steps", source=self.name)
-        return self._replace(
+        return self.replace(
             values=self.values[start:stop],
             mask=self.mask[start:stop],
             timestamps=self.timestamps[start:stop],
@@ -159,14 +159,16 @@ class CityData:
         """Keep the zones at ``index`` (in that order), with the matching adjacency block."""
         index = np.asarray(index, dtype=np.int64)
         adjacency = None if self.adjacency is None else self.adjacency[np.ix_(index, index)]
-        return self._replace(
+        return self.replace(
             values=self.values[:, index],
             mask=self.mask[:, index],
             zones=self.zones.iloc[index].reset_index(drop=True),
             adjacency=adjacency,
         )
 
-    def _replace(self, **changes: Any) -> CityData:
+    def replace(self, **changes: Any) -> CityData:
+        """A new, validated CityData with some fields changed (e.g. ``target=``,
+        ``adjacency=None``, or new ``values``/``mask``/``timestamps``); the rest is shared."""
         fields = {
             "values": self.values,
             "timestamps": self.timestamps,
@@ -185,6 +187,19 @@ class CityData:
         return CityData(values, timestamps, **fields)
 
     # -- comparison ----------------------------------------------------------------------
+    def append_time(self, later: CityData) -> CityData:
+        """This data followed by ``later`` (same zones and features, starting one step after
+        this data ends)."""
+        if later.timestamps[0] != self.timestamps[-1] + self.freq:
+            raise DataError(f"{later.name} must start one step after {self.name} ends "
+                            f"({self.timestamps[-1] + self.freq})", source=later.name)
+        if later.shape[1:] != self.shape[1:] or later.features != self.features:
+            raise DataError(f"{later.name} has other zones or features than {self.name}",
+                            source=later.name)
+        return self.replace(values=np.concatenate([self.values, later.values]),
+                            mask=np.concatenate([self.mask, later.mask]),
+                            timestamps=self.timestamps.append(later.timestamps))
+
     def equals(self, other: CityData) -> bool:
         """Exact equality of every array, label and the graph (``meta`` aside)."""
         if not isinstance(other, CityData) or self.shape != other.shape:

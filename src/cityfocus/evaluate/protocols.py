@@ -98,10 +98,7 @@ PROTOCOLS: dict[str, Protocol] = {
 
 def with_target(data: CityData, target: str) -> CityData:
     """The same data with another target feature (a new CityData; the input is untouched)."""
-    return CityData(
-        data.values, data.timestamps, mask=data.mask, zones=data.zones, features=data.features,
-        target=target, adjacency=data.adjacency, freq=data.freq, name=data.name, meta=data.meta,
-    )
+    return data.replace(target=target)
 
 
 def load_benchmark_data(protocol: Protocol, quick: bool) -> tuple[CityData, np.ndarray | None]:

@@ -23,16 +23,12 @@ from cityfocus.models.neural import NeuralForecaster, WindowTensors
 
 def with_target(data: CityData, target: str) -> CityData:
     """The same city with another feature as the target (e.g. ``traffic``)."""
-    return CityData(data.values, data.timestamps, mask=data.mask, zones=data.zones,
-                    features=data.features, target=target, adjacency=data.adjacency,
-                    freq=data.freq, name=f"{data.name}[{target}]", meta=data.meta)
+    return data.replace(target=target, name=f"{data.name}[{target}]")
 
 
 def without_graph(data: CityData) -> CityData:
     """The same city without its road graph (a model then has no graph prior to lean on)."""
-    return CityData(data.values, data.timestamps, mask=data.mask, zones=data.zones,
-                    features=data.features, target=data.target, adjacency=None,
-                    freq=data.freq, name=f"{data.name}[no graph]", meta=data.meta)
+    return data.replace(adjacency=None, name=f"{data.name}[no graph]")
 
 
 def window_starts(data: CityData, model: NeuralForecaster, first_target: int) -> np.ndarray:

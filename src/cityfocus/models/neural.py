@@ -287,25 +287,14 @@ def _join_for_validation(train: CityData, val: CityData | None) -> tuple[CityDat
             raise DataError("training data too short to hold out a validation part",
                             source=train.name)
         return train, val_start
-    if val.timestamps[0] != train.timestamps[-1] + train.freq:
-        raise DataError("the validation part must start right after the training part",
-                        source=val.name)
-    joined = CityData(
-        np.concatenate([train.values, val.values]), train.timestamps.append(val.timestamps),
-        mask=np.concatenate([train.mask, val.mask]), zones=train.zones,
-        features=train.features, target=train.target, adjacency=train.adjacency,
-        freq=train.freq, name=train.name,
-    )
-    return joined, T
+    return train.append_time(val), T
 
 
 def _pad_future(window: CityData, horizon: int) -> CityData:
     """Append ``horizon`` unobserved steps so the window's target times exist."""
-    T, N, F = window.shape
-    times = window.timestamps.append(pd.DatetimeIndex(
-        [window.timestamps[-1] + (h + 1) * window.freq for h in range(horizon)]))
-    values = np.concatenate([window.values, np.zeros((horizon, N, F), np.float32)])
-    mask = np.concatenate([window.mask, np.zeros((horizon, N, F), bool)])
-    return CityData(values, times, mask=mask, zones=window.zones, features=window.features,
-                    target=window.target, adjacency=window.adjacency, freq=window.freq,
-                    name=window.name)
+    _, N, F = window.shape
+    times = pd.DatetimeIndex([window.timestamps[-1] + (h + 1) * window.freq
+                              for h in range(horizon)])
+    future = window.replace(values=np.zeros((horizon, N, F), np.float32), timestamps=times,
+                            mask=np.zeros((horizon, N, F), bool))
+    return window.append_time(future)

@@ -7,7 +7,9 @@ attend over the L steps of each zone; the last step's token then summarises the 
 and spatial blocks attend across zones with the adjacency as an additive, per-head bias
 (``logits + beta_h * A'``, ``A'`` = adjacency plus self-loops scaled to [0, 1]). A head reads
 each zone's summary with the embedding of every target time, and a linear skip from the
-zone's own target history (shared across zones) adds the autoregressive part.
+zone's own target history (shared across zones) adds the autoregressive part. The network
+starts as persistence (skip = last value, head output = 0), so training learns what the
+attention adds to the last reading.
 
 Every forecast returns the attention weights: ``temporal`` per layer ``[B, N, heads, L, L]``
 and ``spatial`` per layer ``[B, heads, N, N]`` (row = the zone attending).
@@ -93,6 +95,13 @@ class STTransformerNetwork(nn.Module):
         nn.init.normal_(self.position, std=0.02)
         nn.init.normal_(self.horizon_step, std=0.02)
         nn.init.normal_(self.zone.weight, std=0.02)
+        # start as persistence (last value repeated); attention layers learn the residual
+        with torch.no_grad():
+            self.skip.weight.zero_()
+            self.skip.weight[:, -1] = 1.0
+            self.skip.bias.zero_()
+            self.head[-1].weight.zero_()
+            self.head[-1].bias.zero_()
 
     def forward(self, inputs: dict[str, torch.Tensor], return_attention: bool = False):
         x, m = inputs["x"], inputs["x_mask"]
