@@ -69,3 +69,17 @@ def test_equals_detects_any_difference():
     same = CityData(np.ones((3, 2, 1)), hourly(3))
     other = CityData(np.ones((3, 2, 1)) * 2, hourly(3))
     assert data.equals(same) and not data.equals(other)
+
+
+def test_replace_and_append_time():
+    data = CityData(np.ones((3, 2, 2)), hourly(3), features=["a", "b"])
+    other_target = data.replace(target="b")
+    assert other_target.target == "b" and data.target == "a"
+    later = CityData(np.full((2, 2, 2), 2.0), hourly(5)[3:], features=["a", "b"])
+    joined = data.append_time(later)
+    assert joined.shape == (5, 2, 2) and joined.values[4, 0, 0] == 2.0
+    assert joined.timestamps.equals(hourly(5))
+    with pytest.raises(DataError, match="must start one step after"):
+        data.append_time(data)
+    with pytest.raises(DataError, match="target 'c' is not a feature"):
+        data.replace(target="c")
