@@ -122,3 +122,26 @@ def test_transformer_learns_the_lagged_spillover_better_than_persistence():
     err_model = np.abs(pred - rate)[:, followers].mean()
     err_last = np.abs(last - rate)[:, followers].mean()
     assert err_model < 0.7 * err_last, (err_model, err_last)
+
+
+def test_warm_start_continues_from_the_fitted_weights(split, city):
+    model = make_forecaster("seed_mlp", L, H, epochs=2, progress=False, seed=0)
+    model.fit(split.train, split.val)
+    before = {k: v.clone() for k, v in model.network_.state_dict().items()}
+    scaler = model.scaler_
+    model.lr = 0.0  # no step moves the weights: a warm start must end where it began
+    model.fit(split.train, split.val, warm_start=True)
+    assert model.scaler_ is scaler
+    for key, value in model.network_.state_dict().items():
+        assert torch.equal(value, before[key])
+    model.fit(split.train, split.val)  # a cold fit re-initialises
+    assert any(not torch.equal(v, before[k]) for k, v in model.network_.state_dict().items())
+
+
+def test_warm_start_on_other_zones_trains_from_scratch(split):
+    model = make_forecaster("seed_mlp", L, H, epochs=1, progress=False, seed=0)
+    model.fit(split.train, split.val)
+    fewer = split.train.select_zones([0, 1, 2])
+    model.fit(fewer, warm_start=True)
+    assert model.schema_["n_zones"] == 3
+    assert model.predict(fewer).mean.shape == (H, 3)

@@ -124,10 +124,15 @@ class NeuralForecaster:
         raise NotImplementedError
 
     # -- fit -----------------------------------------------------------------------------
-    def fit(self, train: CityData, val: CityData | None = None) -> NeuralForecaster:
+    def fit(self, train: CityData, val: CityData | None = None, *,
+            warm_start: bool = False) -> NeuralForecaster:
         """Train on windows of ``train``; early-stop on windows whose targets lie in ``val``
         (its inputs may reach back into ``train``). Without ``val`` the last 10 % of
-        ``train`` validates."""
+        ``train`` validates.
+
+        ``warm_start=True`` fine-tunes: when the model is already fitted on data of the same
+        schema (zones, features, target, frequency), the network's weights and the scaler
+        are kept and training continues from them; otherwise it trains from scratch."""
         task = None if self.task is None else DecisionTask.from_config(self.task)
         if task is not None:
             task.check(train.shape[1])
@@ -138,15 +143,20 @@ class NeuralForecaster:
         if not fit_part.target_mask.any():
             raise DataError("every target reading in the training split is missing",
                             source=train.name)
-        self.scaler_ = StandardScaler(per_zone=self.per_zone_scaling).fit(fit_part)
-        self.schema_ = _schema(train)
-        self.schema_["weekly"] = bool(fit_part.timestamps[-1] - fit_part.timestamps[0]
-                                      >= pd.Timedelta(days=14))
-        self.schema_["adjacency"] = None if train.adjacency is None else train.adjacency.tolist()
+        keep = warm_start and self._same_schema(train)
+        if not keep:
+            self.scaler_ = StandardScaler(per_zone=self.per_zone_scaling).fit(fit_part)
+            self.schema_ = _schema(train)
+            self.schema_["weekly"] = bool(fit_part.timestamps[-1] - fit_part.timestamps[0]
+                                          >= pd.Timedelta(days=14))
+            self.schema_["adjacency"] = (None if train.adjacency is None
+                                         else train.adjacency.tolist())
         train_windows = Windows(whole, self.lookback, self.horizon, target_stop=val_start)
         val_windows = Windows(whole, self.lookback, self.horizon, target_start=val_start)
         tensors = WindowTensors(whole, self.scaler_, self.lookback, self.horizon, device)
-        self.network_ = self.build_network(self.schema_).to(device)
+        if not keep:
+            self.network_ = self.build_network(self.schema_)
+        self.network_ = self.network_.to(device)
         objective = build_objective(
             self.mode, tensors, train_windows.starts, val_windows.starts,
             lambda pred: self._unscale(pred, device), task, self.loss, self.mix)
@@ -225,6 +235,13 @@ class NeuralForecaster:
                     f"data does not match the model: {key} {got} instead of {want}",
                     source=data.name, hint="predict with data of the schema the model was fit on",
                 )
+
+    def _same_schema(self, data: CityData) -> bool:
+        """Fitted, on data with these zones, features, target and frequency."""
+        if not hasattr(self, "network_"):
+            return False
+        found = _schema(data)
+        return all(self.schema_[k] == found[k] for k in ("zones", "features", "target", "freq"))
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "network_"):
