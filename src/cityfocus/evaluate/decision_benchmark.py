@@ -127,10 +127,11 @@ DECISION_PARAMS: dict[str, dict[str, dict[str, Any]]] = {
         "lstm": {**_COMMON, "hidden": 32, "max_minutes": 3.0},
         "st_transformer": {**_COMMON, "dim": 32, "max_minutes": 3.0},
     },
-    "nyc_crime": {  # 15 fits per model (5 targets x 3 modes)
+    "nyc_crime": {  # 15 fits per model (5 targets x 3 modes); 127 cells x 30 days per window
         "seed_mlp": {**_COMMON, "max_minutes": 0.5},
-        "lstm": {**_COMMON, "hidden": 32, "max_minutes": 1.0},
-        "st_transformer": {**_COMMON, "dim": 32, "max_minutes": 1.0},
+        "lstm": {**_COMMON, "hidden": 32, "layers": 1, "max_minutes": 1.0},
+        "st_transformer": {**_COMMON, "dim": 32, "temporal_layers": 1, "spatial_layers": 1,
+                           "max_minutes": 1.0},
     },
     "beijing_air_prsa": {  # 24.5k training windows: larger batches, short budgets
         "seed_mlp": {**_COMMON, "batch_size": 128, "max_minutes": 2.0},
