@@ -1,0 +1,63 @@
+"""Replay checkpoints: the state after each completed step, written all-or-nothing.
+
+Each completed step k is a new directory ``step-00000k/`` (state JSON, store mask, policy
+model) written beside its final name and renamed into place in one step; then the file
+``LATEST`` is replaced (one rename) to name it, and older step directories are removed. A
+crash at any point leaves ``LATEST`` naming the last complete step; half-written temporary
+directories start with a dot and are never read.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cityfocus.atomic import atomic_path
+from cityfocus.errors import CityfocusError
+
+LATEST = "LATEST"
+
+
+def save_step(root: Path, step: int, state: dict[str, Any], store_mask: np.ndarray,
+              save_policy: Callable[[Path], None],
+              hook: Callable[[str], None] | None = None) -> None:
+    """Write the state after ``step`` completed decisions into ``root``."""
+    root.mkdir(parents=True, exist_ok=True)
+    name = f"step-{step:06d}"
+    with atomic_path(root / name) as tmp:
+        tmp.mkdir()
+        (tmp / "state.json").write_text(json.dumps(state))
+        np.save(tmp / "store_mask.npy", np.packbits(store_mask))
+        if hook is not None:
+            hook("saving")
+        policy_dir = tmp / "policy"
+        policy_dir.mkdir()
+        save_policy(policy_dir)
+    with atomic_path(root / LATEST) as tmp:
+        tmp.write_text(name)
+    for old in root.glob("step-*"):
+        if old.name != name:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def load_latest(root: Path, shape: tuple[int, ...]
+                ) -> tuple[dict[str, Any], np.ndarray, Path] | None:
+    """The state, store mask ``shape`` and policy directory of the last complete step, or
+    None when ``root`` holds no checkpoint."""
+    pointer = root / LATEST
+    if not pointer.is_file():
+        return None
+    directory = root / pointer.read_text().strip()
+    try:
+        state = json.loads((directory / "state.json").read_text())
+        packed = np.load(directory / "store_mask.npy")
+    except (OSError, ValueError) as err:
+        raise CityfocusError(f"{directory}: unreadable replay checkpoint ({err}); delete the "
+                             "state directory to start over") from None
+    mask = np.unpackbits(packed, count=int(np.prod(shape))).reshape(shape).astype(bool)
+    return state, mask, directory / "policy"
