@@ -7,6 +7,7 @@ from cityfocus.cli import (  # noqa: F401  (registers)
     demo_cmd,
     explain_cmd,
     model_cmd,
+    replay_cmd,
 )
 from cityfocus.cli.app import app, main
 

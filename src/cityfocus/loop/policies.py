@@ -156,8 +156,8 @@ class ExplorePolicy(ForecastPolicy):
         halflife: half-life of the observation counts, in decisions.
     """
 
-    def __init__(self, task: DecisionTask, horizon: int, beta: float = 1.0,
-                 halflife: float = 7.0, **kwargs: Any) -> None:
+    def __init__(self, task: DecisionTask, horizon: int, beta: float = 2.0,
+                 halflife: float = 2.0, **kwargs: Any) -> None:
         super().__init__(task, horizon, **kwargs)
         self.beta, self.halflife = beta, halflife
 

@@ -68,8 +68,8 @@ class ReplayConfig:
     alpha: float | None = None
     observe_alpha: float | None = None
     unseen_limit: int = 7
-    beta: float = 1.0
-    halflife: float = 7.0
+    beta: float = 2.0
+    halflife: float = 2.0
     seed: int = 0
     synthetic_seed: int = 0
     drift_day: int | None = None
