@@ -67,7 +67,11 @@ class Policy:
         if self.model_ is None:
             self.model_ = self._build_model()
         if isinstance(self.model_, NeuralForecaster):
-            self.model_.fit(part, warm_start=warm_start)
+            # early stopping on the last tenth, at least one decision's worth of targets
+            steps = part.shape[0]
+            cut = steps - max(steps // 10, self.horizon)
+            self.model_.fit(part.slice_time(0, cut), part.slice_time(cut, steps),
+                            warm_start=warm_start)
         else:
             self.model_.fit(part)
 
