@@ -1,0 +1,199 @@
+"""Replay benchmark: policies in the allocate-observe-learn loop (issue 7's targets).
+
+    .venv/bin/python benchmarks/replay.py --json benchmarks/results/replay.json
+
+Runs, each a ``cityfocus.loop.run_replay``:
+
+* synthetic city (seed 0, hotspot 0 moves on day 28; the last 28 days replayed, one
+  decision per day, 10 whole units over 24 zones, coverage alpha 0.5), ``attention``
+  observation: uniform, proportional, greedy forecast-then-solve and exploring (UCB) with
+  the historical average refitted daily on the last 7 days of the store, exploring at two
+  bonus weights, and a seed_mlp in ``forecast`` and ``decide`` mode fine-tuned daily;
+* the same city under ``full`` observation: daily refits against a model frozen at the
+  start (historical average and seed_mlp);
+* NYC crime (``total``; the last 90 days, one decision per day, 20 units over 127 cells,
+  coverage alpha 1.0), ``attention``: uniform, proportional, greedy and exploring
+  (historical average on the last 8 weeks), and a seed_mlp fine-tuned daily (timing target).
+
+Writes JSON, PNGs of cumulative regret beside it, and the ``replay`` section of
+``benchmarks/RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cityfocus.evaluate.results_markdown import fmt, markdown_table, write_section
+from cityfocus.loop import ReplayConfig, load_source, run_replay
+from cityfocus.loop.figures import plot_regret
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+D = 7  # a zone unseen for more than D decisions (a week) counts as starved
+SYN = {"data": "synthetic", "steps": 28, "drift_day": 28, "unseen_limit": D}
+NYC = {"data": "nyc_crime", "steps": 90, "unseen_limit": D}
+HA_SYN = {"model": "historical_average", "train_window": 24 * 7}
+HA_NYC = {"model": "historical_average", "train_window": 56}
+
+
+def mlp(epochs: int, lookback: int, window: int) -> dict:
+    return {"model": "seed_mlp", "train_window": window,
+            "model_params": {"lookback": lookback, "epochs": epochs, "hidden": 64}}
+
+
+def plan(epochs: int) -> list[tuple[str, str, dict]]:
+    """(group, label, config) of every run."""
+    att = {"observe": "attention"}
+    full = {"observe": "full"}
+    syn_mlp = mlp(epochs, 24, 24 * 14)
+    return [
+        ("synthetic attention", "uniform", {**SYN, **att, "policy": "uniform"}),
+        ("synthetic attention", "proportional", {**SYN, **att, "policy": "proportional",
+                                                 "train_window": 24 * 7}),
+        ("synthetic attention", "forecast (HA)", {**SYN, **att, **HA_SYN, "policy": "forecast"}),
+        ("synthetic attention", "explore (HA, beta 2)",
+         {**SYN, **att, **HA_SYN, "policy": "explore", "beta": 2.0}),
+        ("synthetic attention", "explore (HA, beta 6)",
+         {**SYN, **att, **HA_SYN, "policy": "explore", "beta": 6.0}),
+        ("synthetic attention", "forecast (seed_mlp)",
+         {**SYN, **att, **syn_mlp, "policy": "forecast"}),
+        ("synthetic attention", "explore (seed_mlp, beta 2)",
+         {**SYN, **att, **syn_mlp, "policy": "explore", "beta": 2.0}),
+        ("synthetic attention", "decide (seed_mlp)",
+         {**SYN, **att, **syn_mlp, "policy": "decide"}),
+        ("synthetic full", "forecast (HA), daily refit", {**SYN, **full, **HA_SYN,
+                                                          "policy": "forecast"}),
+        ("synthetic full", "forecast (HA), frozen", {**SYN, **full, **HA_SYN,
+                                                     "policy": "forecast", "retrain_every": 0}),
+        ("synthetic full", "forecast (seed_mlp), daily fine-tune",
+         {**SYN, **full, **syn_mlp, "policy": "forecast"}),
+        ("synthetic full", "forecast (seed_mlp), frozen",
+         {**SYN, **full, **syn_mlp, "policy": "forecast", "retrain_every": 0}),
+        ("nyc_crime attention", "uniform", {**NYC, **att, "policy": "uniform"}),
+        ("nyc_crime attention", "proportional", {**NYC, **att, "policy": "proportional",
+                                                 "train_window": 56}),
+        ("nyc_crime attention", "forecast (HA)", {**NYC, **att, **HA_NYC, "policy": "forecast"}),
+        ("nyc_crime attention", "explore (HA, beta 2)",
+         {**NYC, **att, **HA_NYC, "policy": "explore", "beta": 2.0}),
+        ("nyc_crime attention", "forecast (seed_mlp), daily fine-tune",
+         {**NYC, **att, **mlp(epochs, 30, 365), "policy": "forecast"}),
+        ("nyc_crime attention", "explore (seed_mlp, beta 2), daily fine-tune",
+         {**NYC, **att, **mlp(epochs, 30, 365), "policy": "explore", "beta": 2.0}),
+    ]
+
+
+def run(epochs: int) -> dict:
+    sources: dict[str, object] = {}
+    runs = []
+    for group, label, values in plan(epochs):
+        config = ReplayConfig(**values)
+        key = f"{config.data}:{config.drift_day}"
+        if key not in sources:
+            sources[key] = load_source(config.resolved())
+        began = time.perf_counter()
+        result = run_replay(config, source=sources[key])
+        result.update(group=group, label=label, wall_seconds=time.perf_counter() - began)
+        s = result["summary"]
+        print(f"{group:22s} {label:45s} regret {s['cumulative_regret']:9.2f} "
+              f"unseen {s['mean_unseen_share']:.3f} wall {result['wall_seconds']:.0f}s",
+              flush=True)
+        runs.append(result)
+    return {"runs": runs, "targets": targets(runs), "unseen_limit": D,
+            "command": " ".join([".venv/bin/python", *sys.argv]),
+            "environment": {"created": datetime.now(UTC).isoformat(timespec="seconds"),
+                            "python": platform.python_version(), "machine": platform.machine()}}
+
+
+def _find(runs: list[dict], group: str, label: str) -> dict:
+    return next(r for r in runs if r["group"] == group and r["label"] == label)
+
+
+def targets(runs: list[dict]) -> list[dict]:
+    """Issue 7's targets judged from the runs."""
+    out = []
+    for data, model in (("synthetic", "HA"), ("synthetic", "seed_mlp"), ("nyc_crime", "HA"),
+                        ("nyc_crime", "seed_mlp")):
+        group = f"{data} attention"
+        suffix = ", daily fine-tune" if data == "nyc_crime" and model == "seed_mlp" else ""
+        greedy = _find(runs, group, f"forecast ({model}){suffix}")["summary"]
+        explore = _find(runs, group, f"explore ({model}, beta 2){suffix}")["summary"]
+        out.append({"target": f"{data}: exploring ({model}) ends with less cumulative regret "
+                    "than greedy forecast-then-solve under attention",
+                    "value": f"{explore['cumulative_regret']:.2f} vs "
+                    f"{greedy['cumulative_regret']:.2f}",
+                    "met": explore["cumulative_regret"] < greedy["cumulative_regret"]})
+    for label in ("explore (HA, beta 2)", "explore (HA, beta 6)",
+                  "explore (seed_mlp, beta 2)"):
+        s = _find(runs, "synthetic attention", label)["summary"]
+        out.append({"target": f"synthetic: no planted rising-risk zone unseen > {D} decisions "
+                    f"({label})", "value": f"longest {s['longest_unseen_rising']}",
+                    "met": bool(s["rising_within_limit"])})
+    for model, refit in (("HA", "daily refit"), ("seed_mlp", "daily fine-tune")):
+        online = _find(runs, "synthetic full", f"forecast ({model}), {refit}")["summary"]
+        frozen = _find(runs, "synthetic full", f"forecast ({model}), frozen")["summary"]
+        out.append({"target": f"synthetic with drift: online ({model}) beats frozen",
+                    "value": f"{online['cumulative_regret']:.2f} vs "
+                    f"{frozen['cumulative_regret']:.2f}",
+                    "met": online["cumulative_regret"] < frozen["cumulative_regret"]})
+    nyc = _find(runs, "nyc_crime attention", "forecast (seed_mlp), daily fine-tune")
+    out.append({"target": "NYC 90-day replay with daily fine-tuning under 10 minutes (2 cores)",
+                "value": f"{nyc['wall_seconds']:.0f} s", "met": nyc["wall_seconds"] < 600})
+    return out
+
+
+def markdown(result: dict, pngs: list[str]) -> str:
+    lines = ["### Replay: allocate, observe where attention went, learn again", "",
+             f"Command: `{result['command']}`  ", f"Run {result['environment']['created']}.", "",
+             "Regret = oracle objective − realized objective per decision (coverage gains on "
+             "the true demand: the planted expected incidents for the synthetic city, the "
+             "recorded counts for NYC), summed over the replay. 'unseen' = mean share of zones "
+             f"not observed for more than D = {D} decisions. Retrain s = mean seconds per "
+             "refit. Protocol, policies and settings: docs/replay.md and the module docstring "
+             "of benchmarks/replay.py.", ""]
+    header = ["group", "policy", "cum. regret", "norm. regret", "unseen > D",
+              "longest unseen rising", "retrain s", "wall s"]
+    rows = []
+    for r in result["runs"]:
+        s = r["summary"]
+        rows.append([r["group"], r["label"], fmt(s["cumulative_regret"], 2),
+                     fmt(s["normalized_regret"], 3), fmt(s["mean_unseen_share"], 3),
+                     "—" if s["longest_unseen_rising"] is None else str(s["longest_unseen_rising"]),
+                     fmt(s["retrain_seconds_mean"], 3), fmt(r["wall_seconds"], 0)])
+    lines += markdown_table(header, rows)
+    lines += ["", "Targets (issue 7):", ""]
+    lines += markdown_table(["target", "value", "met"],
+                            [[t["target"], t["value"], "yes" if t["met"] else "**no**"]
+                             for t in result["targets"]])
+    lines += ["", "Figures: " + ", ".join(f"`{p}`" for p in pngs)]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--json", type=Path, default=Path("benchmarks/results/replay.json"))
+    parser.add_argument("--epochs", type=int, default=2, help="epochs per seed_mlp (re)fit")
+    parser.add_argument("--no-results", action="store_true", help="do not touch RESULTS.md")
+    args = parser.parse_args()
+    result = run(args.epochs)
+    pngs = []
+    for group in dict.fromkeys(r["group"] for r in result["runs"]):
+        runs = [r for r in result["runs"] if r["group"] == group]
+        path = args.json.with_name(f"replay_{group.replace(' ', '_')}.png")
+        plot_regret([{**r, "config": {**r["config"], "policy": r["label"]}} for r in runs],
+                    path, title=group)
+        pngs.append(str(path))
+    from cityfocus.atomic import atomic_path
+
+    with atomic_path(args.json) as tmp:
+        tmp.write_text(json.dumps(result, indent=1))
+    if not args.no_results:
+        write_section(RESULTS, "replay", markdown(result, pngs))
+
+
+if __name__ == "__main__":
+    main()
