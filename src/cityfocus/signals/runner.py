@@ -50,6 +50,7 @@ def simulate(scenario_name: str, controller: str, seed: int, workdir: str | Path
              history: ArrivalHistory | None = None) -> dict[str, Any]:
     """One run: metrics, arrival counts per bin and lane, and wall time."""
     workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     scenario = prepare(scenario_name, seed, workdir / "scenario", duration)
     ctrl = make_controller(controller, history)
@@ -95,6 +96,12 @@ def run_many(scenarios: list[str], controllers: list[str], seeds: list[int],
     workdir = Path(workdir)
     histories: dict[str, ArrivalHistory] = {}
     jobs = [(s, c, seed) for s in scenarios for c in controllers for seed in seeds]
+    # Networks and routes are built here, once, so that no two workers write the same file.
+    extra = [HISTORY_SEED_BASE + k for k in range(history_days)]
+    extra = extra if "cityfocus" in controllers else []
+    for s in scenarios:
+        for seed in [*seeds, *extra]:
+            prepare(s, seed, workdir / s / "scenario", duration)
     if workers == 1:
         if "cityfocus" in controllers:
             for s in scenarios:

@@ -163,7 +163,7 @@ def _generated(name: str, n: int, seed: int, workdir: Path, duration: float) -> 
     if not routes.exists():
         peak = PEAK_RATE_PER_ENTRY * 4 * n
         rates = [f"{peak * share:.1f}" for share in PEAK_PROFILE]
-        trips = routes.with_suffix(".trips.xml")
+        trips = workdir / f"{name}.{duration:g}s.seed{seed}.trips.xml"
         _run_tool([sys.executable, str(home / "tools" / "randomTrips.py"), "-n", str(net),
                    "-o", str(trips), "-r", str(routes), "--seed", str(seed), "-b", "0",
                    "-e", f"{duration:g}", "--insertion-rate", *rates, "--binomial", "4",
