@@ -71,7 +71,6 @@ def test_full_observation_scores_against_the_oracle(source):
     assert all(r["regret"] >= -1e-9 and r["unseen_share"] == 0 for r in records)
     curve = result["curve"]
     assert curve[-1]["cumulative_regret"] == pytest.approx(sum(r["regret"] for r in records))
-    assert result["summary"]["retrains"] == 0 or result["config"]["policy"] == "uniform"
 
 
 def test_frozen_model_is_never_refitted(source):
