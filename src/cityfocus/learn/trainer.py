@@ -42,6 +42,8 @@ class TrainConfig:
         checkpoint: save the best epoch's weights here (None: keep in memory only).
         max_minutes: stop after this much wall time (None: no limit).
         progress: show a progress bar.
+        validate_start: score the network before training as epoch 0, so a fine-tuning
+            run keeps its starting weights unless an epoch beats them.
     """
 
     epochs: int = 100
@@ -56,6 +58,7 @@ class TrainConfig:
     checkpoint: str | None = None
     max_minutes: float | None = None
     progress: bool = True
+    validate_start: bool = False
 
 
 @dataclass
@@ -98,9 +101,16 @@ def train_network(
     started = time.perf_counter()
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[status]}"),
                TimeElapsedColumn())
+    if config.validate_start:
+        net.eval()
+        with torch.no_grad():
+            best_val, best_epoch = float(val_metric(net)), 0
+        history.append({"epoch": 0, "train_loss": math.nan, "val": best_val, "lr": 0.0,
+                        "seconds": 0.0})
     with Progress(*columns, disable=not config.progress, transient=True) as progress:
         task = progress.add_task(description, total=config.epochs, status="")
         for epoch in range(config.epochs):
+            epoch_started = time.perf_counter()
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(epoch)
             train_loss = _run_epoch(net, optimizer, n_samples, step_loss, config, rng)
@@ -113,7 +123,7 @@ def train_network(
                     "lower the learning rate or check the data for extreme values"
                 )
             history.append({"epoch": epoch + 1, "train_loss": train_loss, "val": val,
-                            "lr": lr_at(epoch)})
+                            "lr": lr_at(epoch), "seconds": time.perf_counter() - epoch_started})
             if writer is not None:
                 writer.add_scalar("loss/train", train_loss, epoch + 1)
                 writer.add_scalar("metric/val", val, epoch + 1)

@@ -13,6 +13,7 @@ scaled target forecasts; with ``return_attention=True`` also a dict of attention
 from __future__ import annotations
 
 import inspect
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,10 @@ class NeuralForecaster:
         task: the decision (``DecisionTask`` config: family, budget, units, bounds,
             family parameters) that ``imitate`` and ``decide`` train for.
         mix: weight of the forecast loss added to the regret in ``decide`` mode.
+        pretrain: in ``decide`` mode, first train with the forecast loss, then fine-tune on
+            the regret at ``finetune_lr`` times the learning rate, keeping the pretrained
+            weights unless a fine-tuning epoch lowers the validation regret.
+        finetune_lr: learning-rate factor of the decide fine-tuning phase.
         per_zone_scaling: z-score each zone's features separately.
         seed: seeds weights and batch order.
         device: ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
@@ -97,6 +102,7 @@ class NeuralForecaster:
                  batch_size: int = 32, lr: float = 1e-3, weight_decay: float = 1e-4,
                  clip_norm: float | None = 5.0, patience: int | None = 10, loss: str = "mse",
                  mode: str = "forecast", task: dict[str, Any] | None = None, mix: float = 0.1,
+                 pretrain: bool = True, finetune_lr: float = 0.3,
                  per_zone_scaling: bool = False, seed: int = 0, device: str = "auto",
                  max_minutes: float | None = None, log_dir: str | None = None,
                  progress: bool = True) -> None:
@@ -105,6 +111,7 @@ class NeuralForecaster:
         self.weight_decay, self.clip_norm, self.patience = weight_decay, clip_norm, patience
         self.loss, self.per_zone_scaling, self.seed = loss, per_zone_scaling, seed
         self.mode, self.mix = mode, mix
+        self.pretrain, self.finetune_lr = pretrain, finetune_lr
         self.task = None if task is None else DecisionTask.from_config(task).to_config()
         self.device, self.max_minutes, self.log_dir = device, max_minutes, log_dir
         self.progress = progress
@@ -157,18 +164,29 @@ class NeuralForecaster:
         if not keep:
             self.network_ = self.build_network(self.schema_)
         self.network_ = self.network_.to(device)
-        objective = build_objective(
-            self.mode, tensors, train_windows.starts, val_windows.starts,
-            lambda pred: self._unscale(pred, device), task, self.loss, self.mix)
+        def objective(mode: str):
+            return build_objective(mode, tensors, train_windows.starts, val_windows.starts,
+                                   lambda pred: self._unscale(pred, device), task, self.loss,
+                                   self.mix)
+
         config = TrainConfig(
             epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
             weight_decay=self.weight_decay, clip_norm=self.clip_norm, patience=self.patience,
             seed=self.seed, log_dir=self.log_dir, max_minutes=self.max_minutes,
             progress=self.progress,
         )
-        self.train_result_: TrainResult = train_network(
-            self.network_, objective.n_samples, objective.step_loss, objective.val_metric,
-            config, f"{self.name} ({self.mode})")
+        self.pretrain_result_: TrainResult | None = None
+        phases = [(self.mode, config)]
+        if self.mode == "decide" and self.pretrain and not keep:
+            finetune = replace(config, lr=self.lr * self.finetune_lr, validate_start=True)
+            phases = [("forecast", config), ("decide", finetune)]
+        for mode, phase_config in phases:
+            built = objective(mode)
+            result = train_network(self.network_, built.n_samples, built.step_loss,
+                                   built.val_metric, phase_config, f"{self.name} ({mode})")
+            if mode != self.mode:
+                self.pretrain_result_ = result
+        self.train_result_: TrainResult = result
         self.network_.eval()
         return self
 
