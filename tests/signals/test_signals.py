@@ -104,6 +104,9 @@ def test_switches_pass_through_the_programmes_yellow(workdir):
     changes = [(a, b) for a, b in zip(shown, shown[1:], strict=False) if a != b]
     assert changes, "the light never switched"
     for before, after in changes:
+        for was, now in zip(before, after, strict=True):
+            # no movement loses right of way without a yellow in between
+            assert not (was in "Gg" and now in "rs"), (before, after)
         if is_green(before):
             assert "y" in after, (before, after)
 

@@ -91,6 +91,7 @@ class SignalEnv:
         if self._sim is not None:
             self.close()
         sc = self.scenario
+        self.tripinfo.parent.mkdir(parents=True, exist_ok=True)
         args = ["sumo", "-n", str(sc.net), "-r", ",".join(map(str, sc.routes)),
                 "-b", f"{sc.begin:g}", "-e", f"{sc.end:g}", "--seed", str(sc.seed),
                 "--tripinfo-output", str(self.tripinfo), "--tripinfo-output.write-unfinished",

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# A phase held by us is given this duration so that SUMO never advances it on its own.
-_HOLD = 1e6
-
 
 def is_green(state: str) -> bool:
     """A phase that gives right of way (some G/g) and is not a transition (no y/u)."""
@@ -36,7 +33,8 @@ class Light:
     phase: int = field(init=False, default=0)
     since: float = field(init=False, default=0.0)
     target: int | None = field(init=False, default=None)
-    pending: list[int] = field(init=False, default_factory=list)
+    pending: list[tuple[str, float]] = field(init=False, default_factory=list)
+    _hold: float = field(init=False, default=0.0)
 
     def __post_init__(self) -> None:
         self.greens = [i for i, s in enumerate(self.states) if is_green(s)]
@@ -57,13 +55,24 @@ class Light:
         return list(dict.fromkeys(p for i, c in enumerate(state) if c in "Gg"
                                   for p in self.links[i]))
 
-    def transition_after(self, phase: int) -> list[int]:
-        """The programme's yellow/all-red phases that follow ``phase``, up to the next green."""
-        out, i = [], (phase + 1) % len(self.states)
-        while not is_green(self.states[i]) and i != phase:
-            out.append(i)
+    def transition(self, green: int) -> list[tuple[str, float]]:
+        """States and seconds shown between the current green and green ``green``.
+
+        To the programme's next green: the programme's own yellow (and all-red) phases. To any
+        other green: one yellow for the movements that lose right of way, as long as the
+        programme's yellow, so that no movement goes from green to red without yellow.
+        """
+        after, i = [], (self.phase + 1) % len(self.states)
+        while not is_green(self.states[i]) and i != self.phase:
+            after.append(i)
             i = (i + 1) % len(self.states)
-        return out
+        if i == self.greens[green]:
+            return [(self.states[k], self.durations[k]) for k in after]
+        yellow = max((self.durations[k] for k in after if "y" in self.states[k]), default=3.0)
+        now, target = self.states[self.phase], self.states[self.greens[green]]
+        state = "".join("y" if c in "Gg" and t not in "Gg" else c
+                        for c, t in zip(now, target, strict=True))
+        return [(state, yellow)]
 
     def lost_time(self) -> float:
         """Seconds of transition per full cycle of the programme."""
@@ -71,7 +80,7 @@ class Light:
 
     def start(self, tl, now: float) -> None:
         """Take control: show the first green and hold it."""
-        self._show(tl, self.greens[0], now)
+        self._show(tl, self.states[self.greens[0]], now, self.greens[0])
 
     def request(self, tl, green: int, now: float) -> None:
         """Ask for green ``green``; starts the switch when allowed, else does nothing."""
@@ -80,22 +89,23 @@ class Light:
         if now - self.since < self.min_green:
             return
         self.target = green
-        self.pending = self.transition_after(self.phase)
+        self.pending = self.transition(green)
         self._advance(tl, now)
 
     def tick(self, tl, now: float) -> None:
-        """Advance a running transition when its current phase has run its duration."""
-        if self.target is not None and now - self.since >= self.durations[self.phase]:
+        """Advance a running transition when its current state has been shown long enough."""
+        if self.target is not None and now - self.since >= self._hold:
             self._advance(tl, now)
 
     def _advance(self, tl, now: float) -> None:
         if self.pending:
-            self._show(tl, self.pending.pop(0), now)
+            state, seconds = self.pending.pop(0)
+            self._show(tl, state, now, self.phase, seconds)
         else:
             target, self.target = self.target, None
-            self._show(tl, self.greens[target], now)
+            self._show(tl, self.states[self.greens[target]], now, self.greens[target])
 
-    def _show(self, tl, phase: int, now: float) -> None:
-        tl.setPhase(self.tls, phase)
-        tl.setPhaseDuration(self.tls, _HOLD)
-        self.phase, self.since = phase, now
+    def _show(self, tl, state: str, now: float, phase: int, hold: float = 0.0) -> None:
+        # Whole states are set, so SUMO holds each one until we change it.
+        tl.setRedYellowGreenState(self.tls, state)
+        self.phase, self.since, self._hold = phase, now, hold
