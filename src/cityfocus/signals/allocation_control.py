@@ -78,18 +78,21 @@ class CityfocusController(CyclePlanner):
         forecaster: a ``make_forecaster`` name; ``historical_average`` by default.
         horizon: bins forecast ahead (the next cycle).
         adapt: weight of the newest bin in the online observed / forecast factor.
+        queue_weight: share of the vehicles already queued added to the cycle's demand.
     """
 
     name = "cityfocus"
 
     def __init__(self, history: ArrivalHistory, forecaster: str = "historical_average",
-                 horizon: int = 2, adapt: float = 0.3, min_green: float = 5.0,
+                 horizon: int = 2, adapt: float = 0.3, queue_weight: float = 1.0,
+                 min_green: float = 5.0,
                  max_green: float = 60.0, max_cycle: float = 120.0) -> None:
         super().__init__(min_green, max_green, max_cycle)
         self.history = history
         self.forecaster = forecaster
         self.horizon = horizon
         self.adapt = adapt
+        self.queue_weight = queue_weight
 
     def reset(self, env: SignalEnv) -> None:
         from cityfocus.models.registry import make_forecaster
@@ -137,7 +140,7 @@ class CityfocusController(CyclePlanner):
                               self.max_cycle)
         # Vehicles already queued must also be served within the coming cycle.
         for lane in flows:
-            flows[lane] += env.lane_halting(lane) * 3600.0 / cycle
+            flows[lane] += self.queue_weight * env.lane_halting(lane) * 3600.0 / cycle
         demand = np.minimum(critical_ratios(light, flows) * SATURATION, 0.95 * SATURATION)
         return list(self.split_green(demand, cycle, lost))
 

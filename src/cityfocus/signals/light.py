@@ -30,6 +30,7 @@ class Light:
     links: list[list[tuple[str, str]]]
     min_green: float = 5.0
     greens: list[int] = field(init=False)
+    shares: dict[str, list[float]] = field(init=False)
     phase: int = field(init=False, default=0)
     since: float = field(init=False, default=0.0)
     target: int | None = field(init=False, default=None)
@@ -38,17 +39,34 @@ class Light:
 
     def __post_init__(self) -> None:
         self.greens = [i for i, s in enumerate(self.states) if is_green(s)]
+        self.shares = self.lane_shares()
 
     @property
     def green(self) -> int | None:
         """Index into ``greens`` of the green being shown, None during a transition."""
         return self.greens.index(self.phase) if self.target is None else None
 
-    def served_lanes(self, green: int) -> list[str]:
-        """Incoming lanes with right of way in green ``green`` (each once, in link order)."""
-        state = self.states[self.greens[green]]
-        lanes = [inc for i, c in enumerate(state) if c in "Gg" for inc, _ in self.links[i]]
-        return list(dict.fromkeys(lanes))
+    def lane_shares(self) -> dict[str, list[float]]:
+        """Per incoming lane, the share of its flow each green must serve ``[greens]``.
+
+        A lane's flow is split equally over its movements (signal indices); each movement
+        is charged to the first green that gives it priority (``G``), else to the first that
+        lets it go while yielding (``g``). So a lane whose left turn has its own protected
+        phase loads that phase with the left turn only, not with the whole lane.
+        """
+        shares: dict[str, list[float]] = {}
+        for lane in dict.fromkeys(inc for group in self.links for inc, _ in group):
+            signals = [i for i, group in enumerate(self.links) if any(inc == lane
+                                                                       for inc, _ in group)]
+            row = [0.0] * len(self.greens)
+            for i in signals:
+                states = [self.states[p][i] for p in self.greens]
+                owner = next((g for g, c in enumerate(states) if c == "G"),
+                             next((g for g, c in enumerate(states) if c == "g"), None))
+                if owner is not None:
+                    row[owner] += 1.0 / len(signals)
+            shares[lane] = row
+        return shares
 
     def served_links(self, green: int) -> list[tuple[str, str]]:
         state = self.states[self.greens[green]]

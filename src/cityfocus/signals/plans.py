@@ -21,9 +21,14 @@ MAX_FLOW_RATIO = 0.9  # Y is capped below 1, where Webster's cycle would be infi
 
 def critical_ratios(light: Light, lane_flows: dict[str, float],
                     saturation: float = SATURATION) -> np.ndarray:
-    """``y_p``: the largest flow / saturation over the lanes each green serves ``[greens]``."""
-    return np.array([max((lane_flows.get(lane, 0.0) for lane in light.served_lanes(g)),
-                         default=0.0) / saturation for g in range(len(light.greens))])
+    """``y_p``: the largest flow / saturation a green must serve on one lane ``[greens]``.
+
+    Each lane's flow is charged to greens by ``Light.lane_shares`` (movement by movement).
+    """
+    y = np.zeros(len(light.greens))
+    for lane, row in light.shares.items():
+        y = np.maximum(y, np.asarray(row) * lane_flows.get(lane, 0.0))
+    return y / saturation
 
 
 def webster_cycle(y: np.ndarray, lost: float, min_cycle: float, max_cycle: float) -> float:
