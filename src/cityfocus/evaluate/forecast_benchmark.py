@@ -44,11 +44,29 @@ from cityfocus.evaluate.protocols import (
 
 DEFAULT_SEED = 0
 
+# Sized for 2 shared CPU cores; ``max_minutes`` bounds each fit's wall time.
 MODEL_PARAMS: dict[str, dict[str, dict[str, Any]]] = {
-    "los_loop": {},
-    "nyc_crime": {},
-    "beijing_air_prsa": {},
-    "synthetic": {},
+    "los_loop": {
+        "seed_mlp": {"max_minutes": 2.0},
+        "lstm": {"epochs": 30, "patience": 5, "batch_size": 64, "max_minutes": 3.0},
+        "st_transformer": {"dim": 32, "epochs": 25, "patience": 6, "batch_size": 64,
+                           "max_minutes": 7.0},
+    },
+    "nyc_crime": {
+        "seed_mlp": {"max_minutes": 2.0},
+        "lstm": {"epochs": 30, "patience": 5, "max_minutes": 2.0},
+        "st_transformer": {"dim": 32, "epochs": 30, "patience": 6, "max_minutes": 3.0},
+    },
+    "beijing_air_prsa": {
+        "seed_mlp": {"max_minutes": 3.0},
+        "lstm": {"epochs": 20, "patience": 4, "batch_size": 64, "max_minutes": 5.0},
+        "st_transformer": {"dim": 32, "epochs": 20, "patience": 4, "batch_size": 64,
+                           "max_minutes": 8.0},
+    },
+    "synthetic": {
+        "lstm": {"epochs": 30, "patience": 6},
+        "st_transformer": {"dim": 32, "epochs": 30, "patience": 6},
+    },
 }
 """``MODEL_PARAMS[dataset][model]``: keyword arguments for ``make_forecaster``."""
 
