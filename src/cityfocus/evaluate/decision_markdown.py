@@ -18,6 +18,12 @@ _LABELS = {"realized_objective": "realized obj", "oracle_objective": "oracle obj
            "precision": "P", "recall": "R", "f1": "F1", "auc": "AUC"}
 
 
+def _commit(result: dict[str, Any]) -> str:
+    commit = result["environment"].get("git_commit")
+    return f" at commit {commit[:7]}{'+changes' if commit.endswith('+changes') else ''}" \
+        if commit else ""
+
+
 def _label(row: dict[str, Any]) -> str:
     return row["name"] if row["mode"] is None else f"{row['name']} ({row['mode']})"
 
@@ -26,7 +32,10 @@ def _epochs(row: dict[str, Any]) -> str:
     if not row.get("epochs"):
         return "—"
     stopped = {"early stopping": "", "epochs": "", "time limit": ", time limit"}
-    return f"{row['epochs']} (best {row['best_epoch']}{stopped.get(row['stopped'], '')})"
+    pre = row.get("pretrain")
+    first = f"{pre['epochs']} + " if pre else ""
+    return (f"{first}{row['epochs']} (best {row['best_epoch']}"
+            f"{stopped.get(row['stopped'], '')})")
 
 
 def decision_table(rows: list[dict[str, Any]], incidents: bool,
@@ -59,6 +68,12 @@ def _target_lines(result: dict[str, Any]) -> list[str]:
 
 def _case_text(case: dict[str, Any]) -> str:
     where = ", ".join(str(case[k]) for k in ("target", "model", "mode", "best") if k in case)
+    if "hit_rate" in case:
+        oracle = case.get("oracle_hit_rate")
+        tail = f", oracle {oracle:.4f}" if oracle is not None else ""
+        ratio = "—" if case["ratio"] is None else f"×{case['ratio']:.3f}"
+        return (f"{where} {case['hit_rate']:.4f} vs rule {case['rule_hit_rate']:.4f} "
+                f"({ratio}{tail})")
     if "ratio" in case and case["ratio"] is not None:
         return f"{where} ×{case['ratio']:.3f}"
     if "rivals" in case:
@@ -94,13 +109,17 @@ def decision_section_markdown(result: dict[str, Any]) -> str:
               f"{span(split['val'])}, test {span(split['test'])}); {split['test_windows']}; "
               f"seed {manifest['seed']}; torch threads {threads}; decide mode mixes in the "
               f"forecast loss with weight {manifest['extra']['mix']:g}. Data shape [T, N, F] = "
-              f"{manifest['data']['shape']}. Run {result['environment']['created']}.", "",
+              f"{manifest['data']['shape']}. Run {result['environment']['created']}"
+              f"{_commit(result)}.", "",
               "Objectives are gains per decision (mean over decisions); normalized regret = "
               "Σ regret / Σ oracle objective; hit rate = share of realized demand in zones given "
               "a unit; P/R/F1 of attended zones vs the top-k realized zones (k = zones the oracle "
               "attends); AUC of the row's scores vs the same labels; RMSE of the per-step "
-              "forecast (— for imitate and rules); s/epoch = training seconds (validation "
-              "included) / epochs run.", ""]
+              "forecast (— for imitate and rules); s/epoch = mean seconds of a training epoch "
+              "(validation included). A decide row shown with epochs `a + b` was pretrained "
+              "for a epochs with the forecast loss, then fine-tuned b epochs on the regret "
+              "(best 0 = the pretrained weights were kept); its s/epoch is the regret "
+              "phase's.", ""]
     for target in result["targets"]:
         if len(result["targets"]) > 1 or protocol["truth_rate"]:
             what = "planted expected demand" if protocol["truth_rate"] else "realized demand"

@@ -88,8 +88,10 @@ def _hit_rate(result: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         best = max(rows, key=lambda r: r["metrics"]["hit_rate"])
         value, base = best["metrics"]["hit_rate"], rule["metrics"]["hit_rate"]
+        oracle = next((r["metrics"]["hit_rate"] for r in target["rows"]
+                       if r["kind"] == "oracle"), None)
         cases.append({"target": target["target"], "best": f"{best['name']} ({best['mode']})",
-                      "hit_rate": value, "rule_hit_rate": base,
+                      "hit_rate": value, "rule_hit_rate": base, "oracle_hit_rate": oracle,
                       "ratio": value / base if base else None,
                       "ok": value >= HIT_RATE_GAIN * base})
     return cases
