@@ -19,6 +19,7 @@ import pandas as pd
 
 from cityfocus.allocate import AllocationProblem, solve
 from cityfocus.data.citydata import CityData
+from cityfocus.signals.controllers import Action
 from cityfocus.signals.env import SignalEnv
 from cityfocus.signals.light import Light
 from cityfocus.signals.plans import SATURATION, CyclePlanner, critical_ratios, webster_cycle
@@ -109,6 +110,7 @@ class CityfocusController(CyclePlanner):
         self._forecasts: dict[int, np.ndarray] = {}
         self._factor = {tls: 1.0 for tls in env.lights}
         self._factor_bin = {tls: 0 for tls in env.lights}
+        self._allotted: dict[str, float] = {}
 
     def forecast(self, env: SignalEnv, at: int) -> np.ndarray:
         """Forecast arrivals ``[horizon, lanes]`` for bins ``at ..`` from the counts so far."""
@@ -130,6 +132,32 @@ class CityfocusController(CyclePlanner):
             self._factor[tls] = (1 - self.adapt) * self._factor[tls] + self.adapt * ratio
             self._factor_bin[tls] = done
         return self._factor[tls]
+
+    def act(self, env: SignalEnv) -> Action:
+        """Hold a green until its allotted seconds run out or its queue is served, then
+        switch to the green with the longest critical queue and allot it its share."""
+        action, now = {}, env.now
+        for tls, light in env.lights.items():
+            green = light.green
+            if green is None or now - light.since < self.min_green:
+                continue
+            queues = self._critical_queues(env, light)
+            if now - light.since < self._allotted.get(tls, 0.0) and queues[green] > 0:
+                continue
+            others = [g for g in range(len(light.greens)) if g != green]
+            best = max(others, key=lambda g: queues[g])
+            if queues[best] <= 0:
+                continue  # nobody waits elsewhere: keep the green
+            self._allotted[tls] = float(self.plan(env, tls, light)[best])
+            action[tls] = best
+        return action
+
+    def _critical_queues(self, env: SignalEnv, light: Light) -> np.ndarray:
+        """Per green, the most halting vehicles it must serve on one lane ``[greens]``."""
+        q = np.zeros(len(light.greens))
+        for lane, row in light.shares.items():
+            q = np.maximum(q, np.asarray(row) * env.lane_halting(lane))
+        return q
 
     def plan(self, env: SignalEnv, tls: str, light: Light) -> list[float]:
         factor = self._update_factor(env, tls)
