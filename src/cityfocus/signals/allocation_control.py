@@ -1,13 +1,15 @@
-"""The ``cityfocus`` controller: forecast each approach's arrivals, split each cycle's green
+"""The ``cityfocus`` controller: forecast each approach's arrivals, split the cycle's green
 with the allocation engine's ``delay`` utility, and correct the forecast from what it sees.
 
-Per light and cycle: the forecaster (fitted on lane arrival counts of earlier simulated days)
-gives each incoming lane's arrivals over the next bins; an online factor per light (an
-exponential average of observed / forecast arrivals in the last finished bin) scales them;
-the vehicles already queued are added as flow to serve within the cycle. A green's demand is
-its busiest lane's flow. The cycle follows Webster's formula on these flows, and the green
-time ``C - L`` is split by ``solve(AllocationProblem(demand, (C - L) / C, "delay", ...))``
-with bounds ``[max(min_green / C, flow / saturation), max_green / C]``.
+Per light, whenever a green is to be chosen: the forecaster (fitted on lane arrival counts of
+earlier simulated days) gives each incoming lane's arrivals over the next bins; an online
+factor per light (an exponential average of observed / forecast arrivals in the last finished
+bin) scales them; the vehicles already queued are added as flow to serve within the cycle. A
+green's demand is its busiest lane's flow. The cycle follows Webster's formula on these flows,
+and the green time ``C - L`` is split by ``solve(AllocationProblem(demand, (C - L) / C,
+"delay", ...))`` with bounds ``[max(min_green / C, flow / saturation), max_green / C]``.
+The light then shows the green with the longest critical queue for its allotted seconds, or
+until that queue is served (after ``min_green``), and chooses again.
 """
 
 from __future__ import annotations

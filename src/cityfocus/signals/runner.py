@@ -72,7 +72,10 @@ def simulate(scenario_name: str, controller: str, seed: int, workdir: str | Path
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    # A fresh process per run: libsumo keeps global state between simulations of one process,
+    # and a run on cologne1 after other networks came out different from a run on its own.
+    return ProcessPoolExecutor(max_workers=workers, max_tasks_per_child=1,
+                               mp_context=multiprocessing.get_context("spawn"))
 
 
 def _history(runs: list[dict[str, Any]]) -> ArrivalHistory:
