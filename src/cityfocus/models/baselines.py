@@ -3,29 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from cityfocus.data.citydata import CityData
 from cityfocus.data.windows import Windows, steps_per_day, time_features
 from cityfocus.errors import DataError
-from cityfocus.models.forecast import Forecast
-
-
-def _check_at(data: CityData, at: int | None, needed: int) -> int:
-    """Resolve ``at`` (first forecast step; default: just after the data) and check history."""
-    T = data.shape[0]
-    at = T if at is None else at
-    if not needed <= at <= T:
-        raise DataError(
-            f"cannot forecast from step {at}: need {needed} earlier steps and at <= T={T}",
-            source=data.name,
-        )
-    return at
-
-
-def _future_times(data: CityData, at: int, horizon: int) -> pd.DatetimeIndex:
-    start = data.timestamps[0] + at * data.freq
-    return pd.DatetimeIndex([start + h * data.freq for h in range(horizon)])
+from cityfocus.models.forecast import Forecast, forecast_start, forecast_times
 
 
 class HistoricalAverage:
@@ -69,8 +51,8 @@ class HistoricalAverage:
 
     def predict(self, data: CityData, at: int | None = None) -> Forecast:
         """Forecast steps ``at .. at+H-1`` (default: the H steps after the data)."""
-        at = _check_at(data, at, 0)
-        times = _future_times(data, at, self.horizon)
+        at = forecast_start(data, at, 0)
+        times = forecast_times(data, at, self.horizon)
         tf = time_features(times, data.freq)
         key = tf[:, 0] + self.slots_ * (tf[:, 1] if self.weekly else 0)
         window_end = data.timestamps[at - 1] if at > 0 else None
@@ -96,13 +78,13 @@ class Persistence:
         return self
 
     def predict(self, data: CityData, at: int | None = None) -> Forecast:
-        at = _check_at(data, at, 1)
+        at = forecast_start(data, at, 1)
         y, m = data.target_values[:at], data.target_mask[:at]
         # index of the last observed step per zone (0 if never observed -> value 0)
         last = np.where(m.any(0), at - 1 - np.argmax(m[::-1], axis=0), 0)
         value = y[last, np.arange(y.shape[1])]
         mean = np.tile(value, (self.horizon, 1)).astype(np.float32)
-        return Forecast(mean, _future_times(data, at, self.horizon), self.zones_,
+        return Forecast(mean, forecast_times(data, at, self.horizon), self.zones_,
                         data.timestamps[at - 1])
 
     def predict_windows(self, windows: Windows) -> np.ndarray:

@@ -8,6 +8,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cityfocus.data.citydata import CityData
+from cityfocus.errors import DataError
+
 
 @dataclass(frozen=True)
 class Forecast:
@@ -26,3 +29,22 @@ class Forecast:
     zones: list[str]
     window_end: pd.Timestamp | None = None
     attention: dict[str, Any] | None = field(default=None)
+
+
+def forecast_start(data: CityData, at: int | None, needed: int) -> int:
+    """Resolve ``at``, the first step to forecast (default: just after the data), and check
+    that ``needed`` earlier steps exist."""
+    T = data.shape[0]
+    at = T if at is None else at
+    if not needed <= at <= T:
+        raise DataError(
+            f"cannot forecast from step {at}: need {needed} earlier steps and at <= T={T}",
+            source=data.name,
+        )
+    return at
+
+
+def forecast_times(data: CityData, at: int, horizon: int) -> pd.DatetimeIndex:
+    """Timestamps of steps ``at .. at+horizon-1`` (they may lie past the data's end)."""
+    start = data.timestamps[0] + at * data.freq
+    return pd.DatetimeIndex([start + h * data.freq for h in range(horizon)])

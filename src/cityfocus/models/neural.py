@@ -29,7 +29,7 @@ from cityfocus.errors import CityfocusError, DataError
 from cityfocus.learn.decision import DecisionTask
 from cityfocus.learn.modes import build_objective
 from cityfocus.learn.trainer import TrainConfig, TrainResult, seed_everything, train_network
-from cityfocus.models.forecast import Forecast
+from cityfocus.models.forecast import Forecast, forecast_start, forecast_times
 
 CHECKPOINT_FORMAT = "cityfocus-forecaster/1"
 
@@ -195,11 +195,7 @@ class NeuralForecaster:
         """Forecast steps ``at .. at+H-1`` from the L steps before ``at`` (default: the end)."""
         self._check_forecaster()
         self.check_schema(data)
-        T = data.shape[0]
-        at = T if at is None else at
-        if not self.lookback <= at <= T:
-            raise DataError(f"cannot forecast from step {at}: need {self.lookback} earlier "
-                            f"steps and at <= T={T}", source=data.name)
+        at = forecast_start(data, at, self.lookback)
         window = data.slice_time(at - self.lookback, at)
         device = next(self.network_.parameters()).device
         tensors = WindowTensors(_pad_future(window, self.horizon), self.scaler_, self.lookback,
@@ -207,8 +203,7 @@ class NeuralForecaster:
         with torch.no_grad():
             pred, attention = self.network_(tensors.inputs(np.array([0])), return_attention=True)
         mean = self._unscale(pred, device)[0].cpu().numpy()
-        times = pd.DatetimeIndex([data.timestamps[at - 1] + (h + 1) * data.freq
-                                  for h in range(self.horizon)])
+        times = forecast_times(data, at, self.horizon)
         maps = None if attention is None else {k: [a[0].cpu().numpy() for a in v]
                                                for k, v in attention.items()}
         return Forecast(mean, times, list(data.zones["id"]), data.timestamps[at - 1], maps)
@@ -327,9 +322,8 @@ def _join_for_validation(train: CityData, val: CityData | None) -> tuple[CityDat
 
 def _pad_future(window: CityData, horizon: int) -> CityData:
     """Append ``horizon`` unobserved steps so the window's target times exist."""
-    _, N, F = window.shape
-    times = pd.DatetimeIndex([window.timestamps[-1] + (h + 1) * window.freq
-                              for h in range(horizon)])
+    T, N, F = window.shape
+    times = forecast_times(window, T, horizon)
     future = window.replace(values=np.zeros((horizon, N, F), np.float32), timestamps=times,
                             mask=np.zeros((horizon, N, F), bool))
     return window.append_time(future)
