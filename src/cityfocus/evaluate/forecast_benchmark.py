@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import math
 import platform
-import random
 import sys
 import time
 from collections.abc import Callable
@@ -41,6 +40,7 @@ from cityfocus.evaluate.protocols import (
     scored_windows,
     with_target,
 )
+from cityfocus.seeding import seed_everything
 
 DEFAULT_SEED = 0
 
@@ -115,15 +115,6 @@ def plan(dataset: str, models: list[str] | None = None) -> list[Job]:
         for horizon in protocol.horizons
         for category in (protocol.categories or (None,))
     ]
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python, numpy and (if a model already imported it) torch."""
-    random.seed(seed)
-    np.random.seed(seed)  # noqa: NPY002  (models may draw from the legacy global state)
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        torch.manual_seed(seed)
 
 
 def fit_model(name: str, lookback: int, horizon: int, split: Split, params: dict[str, Any],

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import math
-import random
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -70,12 +69,6 @@ class TrainResult:
     seconds: float
     history: list[dict[str, float]] = field(default_factory=list)
     stopped: str = "epochs"
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)  # noqa: NPY002  (seeds any library code using the global state)
-    torch.manual_seed(seed)
 
 
 def train_network(

@@ -28,8 +28,9 @@ from cityfocus.data.windows import Windows, steps_per_day, time_features
 from cityfocus.errors import CityfocusError, DataError
 from cityfocus.learn.decision import DecisionTask
 from cityfocus.learn.modes import build_objective
-from cityfocus.learn.trainer import TrainConfig, TrainResult, seed_everything, train_network
+from cityfocus.learn.trainer import TrainConfig, TrainResult, train_network
 from cityfocus.models.forecast import Forecast, forecast_start, forecast_times
+from cityfocus.seeding import seed_everything
 
 CHECKPOINT_FORMAT = "cityfocus-forecaster/1"
 
