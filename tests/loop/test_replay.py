@@ -8,10 +8,8 @@ import numpy as np
 import pytest
 
 from cityfocus.errors import CityfocusError
-from cityfocus.learn.decision import DecisionTask
 from cityfocus.loop import ReplayConfig, load_source, observe_probability, reveal, run_replay
 from cityfocus.loop.checkpoint import LATEST, load_latest
-from cityfocus.loop.policies import ExplorePolicy
 
 TINY = {"synthetic_zones": 8, "synthetic_days": 14, "steps": 6, "budget": 3.0}
 TIMING = ("retrain_seconds", "initial_fit_seconds", "retrain_seconds_total",
@@ -81,20 +79,9 @@ def test_frozen_model_is_never_refitted(source):
     assert frozen["summary"]["retrains"] == 0
 
 
-def test_explore_bonus_favours_zones_not_seen_lately(source):
-    task = DecisionTask("coverage", 3.0, True, params={"alpha": 0.5})
-    policy = ExplorePolicy(task, 24, beta=1.0, halflife=1.0)
-    mask = source.data.mask.copy()
-    at = 24 * 10
-    mask[at - 48:at, 0] = False  # zone 0 unseen for two days
-    store = source.data.replace(mask=mask)
-    bonus = policy.bonus(store, at, np.ones(8))
-    assert bonus[0] > 1.5 * bonus[1:].max()  # a quarter of the count: about twice the bonus
-
-
 @pytest.mark.parametrize("policy", ["explore", "proportional"])
 def test_stop_and_resume_give_identical_results(source, tmp_path, policy):
-    config = ReplayConfig(policy=policy, **TINY)
+    config = ReplayConfig(policy=policy, beta=1.0, revisit=2, **TINY)  # draws and revisits
     whole = run_replay(config, source=source)
     run_replay(config, state_dir=tmp_path, source=source, stop_after=2)
     assert (tmp_path / LATEST).read_text() == "step-000002"

@@ -6,13 +6,11 @@
   task's exact solver);
 - ``decide``: the same, with a neural model trained in ``decide`` mode (regret through the
   solver);
-- ``explore``: ``forecast`` plus an upper-confidence bonus for zones rarely observed
-  lately (discounted UCB, Garivier & Moulines 2011):
-  ``bonus_i = beta * s * sqrt(log(1 + n) / (1 + n_i))``, where ``n_i`` is zone i's
-  exponentially discounted count of observed target readings (half-life ``halflife``
-  decisions), ``n`` the same count for a zone observed at every step, and ``s`` the mean
-  forecast demand per zone (so the bonus is in demand units). The bonus is added to the
-  forecast demand before solving.
+- ``explore``: forecast-then-solve on a per-zone Gamma–Poisson posterior of demand that
+  follows the model's forecast where the zone was observed lately and falls back to the
+  zone's long-run level (with a drift spread) where it was not (``loop/posterior.py``);
+  optionally on a Thompson draw from it (``beta > 0``); plus revisits that keep every zone
+  unseen for at most ``revisit`` decisions (``loop/revisit.py``).
 
 Every policy is fitted on the store up to the decision (``fit``), may be refitted later
 (warm start for neural models), and saves/loads its learned state for resuming a replay.
@@ -21,6 +19,7 @@ Every policy is fitted on the store up to the decision (``fit``), may be refitte
 from __future__ import annotations
 
 import pickle
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,8 @@ from cityfocus.allocate.rules import proportional, uniform
 from cityfocus.data.citydata import CityData
 from cityfocus.errors import CityfocusError
 from cityfocus.learn.decision import DecisionTask
+from cityfocus.loop.posterior import RatePosterior, zone_posterior
+from cityfocus.loop.revisit import revisit_zones, unseen_age
 from cityfocus.models.neural import NeuralForecaster
 from cityfocus.models.registry import NEURAL, load_forecaster, make_forecaster
 
@@ -153,38 +154,73 @@ class DecidePolicy(ForecastPolicy):
 
 
 class ExplorePolicy(ForecastPolicy):
-    """Forecast-then-solve with a discounted-UCB bonus for rarely observed zones.
+    """Forecast-then-solve on a posterior draw of each zone's demand, plus revisits.
+
+    The posterior (``cityfocus.loop.posterior``) is a per-zone Gamma centred on the model's
+    forecast where the zone was observed lately and on its long-run level where it was not.
+    Each decision solves the task on one draw from it with its spread scaled by ``beta``
+    (Thompson sampling at ``beta = 1``; ``beta = 0`` solves on the posterior mean, which
+    still differs from greedy: a zone unseen lately counts at its long-run level, not at
+    what a forecaster fitted without its readings says). Then zones not attended and due
+    for a revisit (``cityfocus.loop.revisit``: unseen for up to ``revisit`` decisions, as
+    late as possible, earliest deadline first) get one unit each and the rest of the budget
+    is solved again on the same demand.
 
     Args:
-        beta: weight of the bonus (0 gives the greedy ``forecast`` policy).
-        halflife: half-life of the observation counts, in decisions.
+        beta: randomisation, the posterior's standard deviation multiplier of the draw.
+        halflife: half-life of recent evidence, in decisions.
+        kappa: drift shape of the long-run level (larger: less exploration of stale zones).
+        revisit: D, attend every zone at least once every D decisions (0: no revisits).
+        seed: draws use ``default_rng([seed, at])``, so they depend only on the decision
+            (a resumed replay draws the same).
     """
 
-    def __init__(self, task: DecisionTask, horizon: int, beta: float = 2.0,
-                 halflife: float = 2.0, **kwargs: Any) -> None:
+    def __init__(self, task: DecisionTask, horizon: int, beta: float = 0.0,
+                 halflife: float = 3.0, kappa: float = 4.0, revisit: int = 0, seed: int = 0,
+                 **kwargs: Any) -> None:
         super().__init__(task, horizon, **kwargs)
-        self.beta, self.halflife = beta, halflife
+        if beta < 0 or halflife <= 0 or kappa <= 0 or revisit < 0:
+            raise CityfocusError("explore needs beta >= 0, halflife > 0, kappa > 0 and "
+                                 "revisit >= 0")
+        self.beta, self.halflife, self.kappa = beta, halflife, kappa
+        self.revisit, self.seed = revisit, seed
 
-    def bonus(self, store: CityData, at: int, demand: np.ndarray) -> np.ndarray:
-        """``[N]`` exploration bonus from the store's target mask before ``at``."""
-        seen = store.target_mask[:at].astype(np.float64)  # [t, N]
-        gamma = 0.5 ** (1.0 / (self.halflife * self.horizon))  # per data step
-        weights = gamma ** np.arange(at - 1, -1, -1, dtype=np.float64)
-        counts = weights @ seen
-        total = weights.sum()
-        scale = float(demand.mean()) if demand.mean() > 0 else 1.0
-        return self.beta * scale * np.sqrt(np.log1p(total) / (1.0 + counts))
+    def posterior(self, store: CityData, at: int) -> RatePosterior:
+        """The zones' demand posterior for the decision at ``at``."""
+        return zone_posterior(store, at, self.horizon, self.forecast_demand(store, at),
+                              self.halflife, self.kappa, self.train_window)
+
+    def explored_demand(self, store: CityData, at: int) -> np.ndarray:
+        """``[N]`` the demand the task is solved on: a draw with spread scaled by ``beta``."""
+        post = self.posterior(store, at)
+        if self.beta == 0:
+            return post.mean()
+        return post.widened(self.beta).sample(np.random.default_rng([self.seed, at]))
 
     def allocate(self, store: CityData, at: int) -> np.ndarray:
-        demand = self.forecast_demand(store, at)
-        return self.task.decide((demand + self.bonus(store, at, demand))[None])[0]
+        demand = self.explored_demand(store, at)
+        w = self.task.decide(demand[None])[0]
+        if not self.revisit:
+            return w
+        one = 1.0 if self.task.units else self.task.budget / len(w)
+        age = unseen_age(store.target_mask, at, self.horizon)
+        # zones attended anyway that must be seen now keep their unit when the rest moves
+        overdue = (w > 0) & (age > self.revisit)
+        capacity = int(self.task.budget // one) - int(overdue.sum())
+        due = revisit_zones(age, self.revisit, w == 0, capacity)
+        if not due.any():
+            return w
+        keep = due | overdue
+        return replace(self.task, lower=np.where(keep, one, self.task.lower)).decide(
+            demand[None])[0]
 
 
 def make_policy(name: str, task: DecisionTask, horizon: int, *, model: str,
-                model_params: dict[str, Any], train_window: int | None, beta: float,
-                halflife: float, seed: int = 0) -> Policy:
-    """Build policy ``name`` (one of ``POLICIES``); ``seed`` seeds a neural model unless
-    ``model_params`` sets its own."""
+                model_params: dict[str, Any], train_window: int | None,
+                explore: dict[str, Any] | None = None, seed: int = 0) -> Policy:
+    """Build policy ``name`` (one of ``POLICIES``); ``explore`` holds ``ExplorePolicy``'s
+    settings; ``seed`` seeds a neural model unless ``model_params`` sets its own, and the
+    exploring policy's draws."""
     if model in NEURAL:
         model_params = {"seed": seed, **model_params}
     common = {"model": model, "model_params": model_params, "train_window": train_window}
@@ -197,5 +233,5 @@ def make_policy(name: str, task: DecisionTask, horizon: int, *, model: str,
     if name == "decide":
         return DecidePolicy(task, horizon, **common)
     if name == "explore":
-        return ExplorePolicy(task, horizon, beta=beta, halflife=halflife, **common)
+        return ExplorePolicy(task, horizon, seed=seed, **(explore or {}), **common)
     raise CityfocusError(f"unknown policy {name!r}; use one of {', '.join(POLICIES)}")

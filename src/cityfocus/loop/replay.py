@@ -47,7 +47,9 @@ class ReplayConfig:
         family, budget, units, alpha: the decision task (``alpha`` is the coverage law's).
         observe_alpha: the attention model's alpha (default: the task's ``alpha``).
         unseen_limit: D, a zone counts as starved when unseen for more than D decisions.
-        beta, halflife: the exploring policy's bonus weight and count half-life (decisions).
+        beta, halflife, kappa, revisit: the exploring policy's settings (``ExplorePolicy``:
+            posterior spread multiplier, half-life of recent evidence in decisions, drift
+            shape of the long-run level, revisit limit in decisions, 0 for none).
         seed: seeds the observation draws (and neural models).
         synthetic_seed, drift_day, synthetic_zones, synthetic_days: the synthetic city.
     """
@@ -68,8 +70,10 @@ class ReplayConfig:
     alpha: float | None = None
     observe_alpha: float | None = None
     unseen_limit: int = 7
-    beta: float = 2.0
-    halflife: float = 2.0
+    beta: float = 0.0
+    halflife: float = 3.0
+    kappa: float = 4.0
+    revisit: int = 0
     seed: int = 0
     synthetic_seed: int = 0
     drift_day: int | None = None
@@ -179,7 +183,9 @@ def run_replay(config: ReplayConfig, state_dir: str | Path | None = None,
     data, task, H = source.data, config.task, config.horizon
     policy = make_policy(config.policy, task, H, model=config.model,
                          model_params=config.model_params, train_window=config.train_window,
-                         beta=config.beta, halflife=config.halflife, seed=config.seed)
+                         explore={"beta": config.beta, "halflife": config.halflife,
+                                  "kappa": config.kappa, "revisit": config.revisit},
+                         seed=config.seed)
     root = None if state_dir is None else Path(state_dir)
     resumed = None if root is None else load_latest(root, data.shape)
     if resumed is not None:
