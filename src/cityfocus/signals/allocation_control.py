@@ -8,8 +8,11 @@ bin) scales them; the vehicles already queued are added as flow to serve within 
 green's demand is its busiest lane's flow. The cycle follows Webster's formula on these flows,
 and the green time ``C - L`` is split by ``solve(AllocationProblem(demand, (C - L) / C,
 "delay", ...))`` with bounds ``[max(min_green / C, flow / saturation), max_green / C]``.
-The light then shows the green with the longest critical queue for its allotted seconds, or
-until that queue is served (after ``min_green``), and chooses again.
+The light holds the chosen green for its allotted seconds, or until it has no vehicle left to
+serve (none it lets go is halting or due at the stop line within ``gap`` seconds; after
+``min_green``), then switches to the green that would let the most queued vehicles go. Queued
+vehicles are read movement by movement from their routes, stop line first, so a vehicle
+waiting to turn where a green holds it back blocks its lane for that green.
 """
 
 from __future__ import annotations
@@ -82,13 +85,15 @@ class CityfocusController(CyclePlanner):
         horizon: bins forecast ahead (the next cycle).
         adapt: weight of the newest bin in the online observed / forecast factor.
         queue_weight: share of the vehicles already queued added to the cycle's demand.
+        gap: a green still has vehicles to serve while one it lets go is halting or due at
+            the stop line within this many seconds.
     """
 
     name = "cityfocus"
 
     def __init__(self, history: ArrivalHistory, forecaster: str = "historical_average",
                  horizon: int = 2, adapt: float = 0.3, queue_weight: float = 1.0,
-                 min_green: float = 5.0,
+                 gap: float = 2.0, min_green: float = 5.0,
                  max_green: float = 60.0, max_cycle: float = 120.0) -> None:
         super().__init__(min_green, max_green, max_cycle)
         self.history = history
@@ -96,6 +101,7 @@ class CityfocusController(CyclePlanner):
         self.horizon = horizon
         self.adapt = adapt
         self.queue_weight = queue_weight
+        self.gap = gap
 
     def reset(self, env: SignalEnv) -> None:
         from cityfocus.models.registry import make_forecaster
@@ -136,30 +142,28 @@ class CityfocusController(CyclePlanner):
         return self._factor[tls]
 
     def act(self, env: SignalEnv) -> Action:
-        """Hold a green until its allotted seconds run out or its queue is served, then
-        switch to the green with the longest critical queue and allot it its share."""
+        """Hold a green while its allotted seconds last and it still has vehicles to serve,
+        then switch to the green with the most queued vehicles it can let go and allot it
+        its share of the cycle."""
         action, now = {}, env.now
         for tls, light in env.lights.items():
             green = light.green
             if green is None or now - light.since < self.min_green:
                 continue
-            queues = self._critical_queues(env, light)
-            if now - light.since < self._allotted.get(tls, 0.0) and queues[green] > 0:
+            vehicles = {lane: env.approach(lane) for lane in light.shares}
+            busy = any(light.discharge(green, lane, seen, self.gap) > 0
+                       for lane, seen in vehicles.items())
+            if busy and now - light.since < self._allotted.get(tls, 0.0):
                 continue
-            others = [g for g in range(len(light.greens)) if g != green]
-            best = max(others, key=lambda g: queues[g])
-            if queues[best] <= 0:
+            waiting = [sum(light.discharge(g, lane, seen) for lane, seen in vehicles.items())
+                       for g in range(len(light.greens))]
+            best = max((g for g in range(len(light.greens)) if g != green),
+                       key=waiting.__getitem__)
+            if waiting[best] <= 0:
                 continue  # nobody waits elsewhere: keep the green
             self._allotted[tls] = float(self.plan(env, tls, light)[best])
             action[tls] = best
         return action
-
-    def _critical_queues(self, env: SignalEnv, light: Light) -> np.ndarray:
-        """Per green, the most halting vehicles it must serve on one lane ``[greens]``."""
-        q = np.zeros(len(light.greens))
-        for lane, row in light.shares.items():
-            q = np.maximum(q, np.asarray(row) * env.lane_halting(lane))
-        return q
 
     def plan(self, env: SignalEnv, tls: str, light: Light) -> list[float]:
         factor = self._update_factor(env, tls)

@@ -77,6 +77,8 @@ class SignalEnv:
         self.counts: dict[str, int] = {}
         self.max_queue = 0
         self._seen: dict[str, set[str]] = {}
+        self._on_lane: dict[str, list[str]] = {}
+        self._lane_length: dict[str, float] = {}
         self._arrivals: list[np.ndarray] = []
         self._bin_arrivals: np.ndarray = np.zeros(0)
         self._sim: Any = None
@@ -139,6 +141,18 @@ class SignalEnv:
         cached = self.halting.get(lane)
         return cached if cached is not None else int(self._sim.lane.getLastStepHaltingNumber(lane))
 
+    def approach(self, lane: str) -> list[tuple[str, float]]:
+        """The vehicles on incoming ``lane`` from the stop line back: the edge each turns into
+        (``""`` if its route ends here) and its seconds to the stop line (``inf`` if halting)."""
+        veh, length = self._sim.vehicle, self._lane_length[lane]
+        found = []
+        for vid in reversed(self._on_lane.get(lane, [])):  # SUMO lists from the lane's start
+            route, at = veh.getRoute(vid), veh.getRouteIndex(vid)
+            speed = veh.getSpeed(vid)
+            eta = (length - veh.getLanePosition(vid)) / speed if speed >= 0.1 else np.inf
+            found.append((route[at + 1] if at + 1 < len(route) else "", eta))
+        return found
+
     def arrivals(self) -> np.ndarray:
         """Vehicles that entered each incoming lane, per finished bin ``[bins, lanes]``."""
         return np.array(self._arrivals, dtype=np.float32).reshape(-1, len(self.lanes))
@@ -172,6 +186,7 @@ class SignalEnv:
         self.lanes = list(dict.fromkeys(lane for v in self.incoming.values() for lane in v))
         self.lane_index = {lane: i for i, lane in enumerate(self.lanes)}
         self._seen = {lane: set() for lane in self.lanes}
+        self._lane_length = {lane: self._sim.lane.getLength(lane) for lane in self.lanes}
         self._bin_arrivals = np.zeros(len(self.lanes))
         self._arrivals = []
         self._bin_end = self.scenario.begin + self.bin_seconds
@@ -184,9 +199,11 @@ class SignalEnv:
         lane_api = self._sim.lane
         for i, lane in enumerate(self.lanes):
             self.halting[lane] = lane_api.getLastStepHaltingNumber(lane)
-            ids = set(lane_api.getLastStepVehicleIDs(lane))
+            order = list(lane_api.getLastStepVehicleIDs(lane))
+            ids = set(order)
             self._bin_arrivals[i] += len(ids - self._seen[lane])
             self._seen[lane] = ids
+            self._on_lane[lane] = order
         self.max_queue = max(self.max_queue, sum(self.halting.values()))
         if self.now >= self._bin_end:
             self._arrivals.append(self._bin_arrivals.copy())

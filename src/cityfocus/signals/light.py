@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 
 def is_green(state: str) -> bool:
     """A phase that gives right of way (some G/g) and is not a transition (no y/u)."""
@@ -31,6 +33,7 @@ class Light:
     min_green: float = 5.0
     greens: list[int] = field(init=False)
     shares: dict[str, list[float]] = field(init=False)
+    turns: dict[str, dict[str, list[int]]] = field(init=False)
     phase: int = field(init=False, default=0)
     since: float = field(init=False, default=0.0)
     target: int | None = field(init=False, default=None)
@@ -40,6 +43,11 @@ class Light:
     def __post_init__(self) -> None:
         self.greens = [i for i, s in enumerate(self.states) if is_green(s)]
         self.shares = self.lane_shares()
+        self.turns = {}
+        for i, group in enumerate(self.links):
+            for inc, out in group:
+                edge = out.rsplit("_", 1)[0]
+                self.turns.setdefault(inc, {}).setdefault(edge, []).append(i)
 
     @property
     def green(self) -> int | None:
@@ -67,6 +75,24 @@ class Light:
                     row[owner] += 1.0 / len(signals)
             shares[lane] = row
         return shares
+
+    def discharge(self, green: int, lane: str, vehicles: list[tuple[str, float]],
+                  within: float = 0.0) -> int:
+        """Vehicles on ``lane`` that green ``green`` lets go before one it holds back: the
+        halting ones and those due at the stop line within ``within`` seconds.
+
+        ``vehicles`` are ``(next edge, seconds to the stop line)`` from the stop line back
+        (``SignalEnv.approach``); a vehicle whose movement is red in ``green`` blocks the lane
+        behind it.
+        """
+        state, turns, n = self.states[self.greens[green]], self.turns.get(lane, {}), 0
+        for edge, eta in vehicles:
+            signals = turns.get(edge)
+            if signals is not None and not any(state[i] in "Gg" for i in signals):
+                break
+            if eta == np.inf or eta <= within:
+                n += 1
+        return n
 
     def served_links(self, green: int) -> list[tuple[str, str]]:
         state = self.states[self.greens[green]]
