@@ -6,28 +6,45 @@ Runs, each a ``cityfocus.loop.run_replay``:
 
 * synthetic city (seed 0, hotspot 0 moves on day 28; the last 28 days replayed, one
   decision per day, 10 whole units over 24 zones, coverage alpha 0.5), ``attention``
-  observation: uniform, proportional, greedy forecast-then-solve and exploring (UCB) with
-  the historical average refitted daily on the last 7 days of the store, exploring at two
-  bonus weights, and a seed_mlp in ``forecast`` and ``decide`` mode fine-tuned daily;
+  observation: uniform, proportional, greedy forecast-then-solve and exploring with the
+  historical average refitted daily on the last 7 days of the store (exploring with the
+  revisit limit D, without it, and with Thompson draws), and a seed_mlp in ``forecast``,
+  ``explore`` and ``decide`` mode fine-tuned daily;
 * the same city under ``full`` observation: daily refits against a model frozen at the
   start (historical average and seed_mlp);
 * NYC crime (``total``; the last 90 days, one decision per day, 20 units over 127 cells,
   coverage alpha 1.0), ``attention``: uniform, proportional, greedy and exploring
-  (historical average on the last 8 weeks), and a seed_mlp fine-tuned daily (timing target).
+  (historical average on the last 8 weeks; exploring without revisits, with the revisit
+  limit D and with Thompson draws), and a seed_mlp fine-tuned daily (timing target).
+
+The exploring policy's posterior settings are the ``ReplayConfig`` defaults (posterior
+mean, half-life 3 decisions, drift shape 4), chosen on periods the benchmark does not
+score: synthetic seeds 1 and 2 and NYC's 90 days before the replayed ones (sweep in
+docs/replay.md). Revisits (D = 7) are on for the synthetic city, whose 24 zones can all
+be cycled in 8 days by 3 of its 10 units; on NYC (127 cells, 20 units) they would take 16
+units a day, so NYC's exploring policy runs without them (the D = 7 row shows the cost).
 
 Writes JSON, PNGs of cumulative regret beside it, and the ``replay`` section of
 ``benchmarks/RESULTS.md``.
+
+    .venv/bin/python benchmarks/replay.py --tune --json benchmarks/results/replay_tuning.json
+
+runs the sweep the exploring policy's settings were chosen by (without revisits, on the
+tuning periods only; criterion: the mean over the three of explore's regret / greedy's).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import platform
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+import numpy as np
 
 from cityfocus.evaluate.results_markdown import fmt, markdown_table, write_section
 from cityfocus.loop import ReplayConfig, load_source, run_replay
@@ -56,14 +73,16 @@ def plan(epochs: int) -> list[tuple[str, str, dict]]:
         ("synthetic attention", "proportional", {**SYN, **att, "policy": "proportional",
                                                  "train_window": 24 * 7}),
         ("synthetic attention", "forecast (HA)", {**SYN, **att, **HA_SYN, "policy": "forecast"}),
-        ("synthetic attention", "explore (HA, beta 2)",
-         {**SYN, **att, **HA_SYN, "policy": "explore", "beta": 2.0}),
-        ("synthetic attention", "explore (HA, beta 6)",
-         {**SYN, **att, **HA_SYN, "policy": "explore", "beta": 6.0}),
+        ("synthetic attention", "explore (HA, D 7)",
+         {**SYN, **att, **HA_SYN, "policy": "explore", "revisit": D}),
+        ("synthetic attention", "explore (HA, no revisits)",
+         {**SYN, **att, **HA_SYN, "policy": "explore"}),
+        ("synthetic attention", "explore (HA, Thompson, D 7)",
+         {**SYN, **att, **HA_SYN, "policy": "explore", "beta": 1.0, "revisit": D}),
         ("synthetic attention", "forecast (seed_mlp)",
          {**SYN, **att, **syn_mlp, "policy": "forecast"}),
-        ("synthetic attention", "explore (seed_mlp, beta 2)",
-         {**SYN, **att, **syn_mlp, "policy": "explore", "beta": 2.0}),
+        ("synthetic attention", "explore (seed_mlp, D 7)",
+         {**SYN, **att, **syn_mlp, "policy": "explore", "revisit": D}),
         ("synthetic attention", "decide (seed_mlp)",
          {**SYN, **att, **syn_mlp, "policy": "decide"}),
         ("synthetic full", "forecast (HA), daily refit", {**SYN, **full, **HA_SYN,
@@ -78,12 +97,15 @@ def plan(epochs: int) -> list[tuple[str, str, dict]]:
         ("nyc_crime attention", "proportional", {**NYC, **att, "policy": "proportional",
                                                  "train_window": 56}),
         ("nyc_crime attention", "forecast (HA)", {**NYC, **att, **HA_NYC, "policy": "forecast"}),
-        ("nyc_crime attention", "explore (HA, beta 2)",
-         {**NYC, **att, **HA_NYC, "policy": "explore", "beta": 2.0}),
+        ("nyc_crime attention", "explore (HA)", {**NYC, **att, **HA_NYC, "policy": "explore"}),
+        ("nyc_crime attention", "explore (HA, D 7)",
+         {**NYC, **att, **HA_NYC, "policy": "explore", "revisit": D}),
+        ("nyc_crime attention", "explore (HA, Thompson)",
+         {**NYC, **att, **HA_NYC, "policy": "explore", "beta": 1.0}),
         ("nyc_crime attention", "forecast (seed_mlp), daily fine-tune",
          {**NYC, **att, **mlp(epochs, 30, 365), "policy": "forecast"}),
-        ("nyc_crime attention", "explore (seed_mlp, beta 2), daily fine-tune",
-         {**NYC, **att, **mlp(epochs, 30, 365), "policy": "explore", "beta": 2.0}),
+        ("nyc_crime attention", "explore (seed_mlp), daily fine-tune",
+         {**NYC, **att, **mlp(epochs, 30, 365), "policy": "explore"}),
     ]
 
 
@@ -116,19 +138,21 @@ def _find(runs: list[dict], group: str, label: str) -> dict:
 def targets(runs: list[dict]) -> list[dict]:
     """Issue 7's targets judged from the runs."""
     out = []
-    for data, model in (("synthetic", "HA"), ("synthetic", "seed_mlp"), ("nyc_crime", "HA"),
-                        ("nyc_crime", "seed_mlp")):
+    explorers = {("synthetic", "HA"): "explore (HA, D 7)",
+                 ("synthetic", "seed_mlp"): "explore (seed_mlp, D 7)",
+                 ("nyc_crime", "HA"): "explore (HA)",
+                 ("nyc_crime", "seed_mlp"): "explore (seed_mlp), daily fine-tune"}
+    for (data, model), label in explorers.items():
         group = f"{data} attention"
         suffix = ", daily fine-tune" if data == "nyc_crime" and model == "seed_mlp" else ""
         greedy = _find(runs, group, f"forecast ({model}){suffix}")["summary"]
-        explore = _find(runs, group, f"explore ({model}, beta 2){suffix}")["summary"]
-        out.append({"target": f"{data}: exploring ({model}) ends with less cumulative regret "
+        explore = _find(runs, group, label)["summary"]
+        out.append({"target": f"{data}: {label} ends with less cumulative regret "
                     "than greedy forecast-then-solve under attention",
                     "value": f"{explore['cumulative_regret']:.2f} vs "
                     f"{greedy['cumulative_regret']:.2f}",
                     "met": explore["cumulative_regret"] < greedy["cumulative_regret"]})
-    for label in ("explore (HA, beta 2)", "explore (HA, beta 6)",
-                  "explore (seed_mlp, beta 2)"):
+    for label in ("explore (HA, D 7)", "explore (HA, Thompson, D 7)", "explore (seed_mlp, D 7)"):
         s = _find(runs, "synthetic attention", label)["summary"]
         out.append({"target": f"synthetic: no planted rising-risk zone unseen > {D} decisions "
                     f"({label})", "value": f"longest {s['longest_unseen_rising']}",
@@ -146,7 +170,7 @@ def targets(runs: list[dict]) -> list[dict]:
     return out
 
 
-def markdown(result: dict, pngs: list[str]) -> str:
+def markdown(result: dict, pngs: list[str], tuning: dict | None = None) -> str:
     lines = ["### Replay: allocate, observe where attention went, learn again", "",
              f"Command: `{result['command']}`  ", f"Run {result['environment']['created']}.", "",
              "Regret = oracle objective − realized objective per decision (coverage gains on "
@@ -154,7 +178,10 @@ def markdown(result: dict, pngs: list[str]) -> str:
              "recorded counts for NYC), summed over the replay. 'unseen' = mean share of zones "
              f"not observed for more than D = {D} decisions. Retrain s = mean seconds per "
              "refit. Protocol, policies and settings: docs/replay.md and the module docstring "
-             "of benchmarks/replay.py.", ""]
+             "of benchmarks/replay.py. Exploring: Gamma–Poisson posterior mean (half-life 3 "
+             "decisions, drift shape 4, chosen on synthetic seeds 1–2 and NYC's previous 90 "
+             "days); 'D 7': revisits keep every zone unseen for at most 7 decisions; "
+             "'Thompson': a posterior draw (beta 1) instead of the mean.", ""]
     header = ["group", "policy", "cum. regret", "norm. regret", "unseen > D",
               "longest unseen rising", "retrain s", "wall s"]
     rows = []
@@ -170,7 +197,67 @@ def markdown(result: dict, pngs: list[str]) -> str:
                             [[t["target"], t["value"], "yes" if t["met"] else "**no**"]
                              for t in result["targets"]])
     lines += ["", "Figures: " + ", ".join(f"`{p}`" for p in pngs)]
+    if tuning is not None:
+        lines += ["", f"Exploring settings chosen by `{tuning['command']}` on periods not "
+                  f"scored above (mean regret ratio to greedy {tuning['best_mean_ratio']:.3f}; "
+                  "the same settings with the revisit limit, not tuned on, shown too):", ""]
+        rows = [[r["set"], fmt(r["greedy_regret"], 2),
+                 fmt(next(x["regret"] for x in tuning["rows"] if x["set"] == r["set"]
+                          and all(x[k] == v for k, v in tuning["best"].items())), 2),
+                 fmt(r["regret"], 2),
+                 "—" if r["longest_unseen_rising"] is None else str(r["longest_unseen_rising"])]
+                for r in tuning["best_with_revisits"]]
+        lines += markdown_table(["tuning period", "greedy", "explore", f"explore, D {D}",
+                                 f"longest unseen rising, D {D}"], rows)
     return "\n".join(lines) + "\n"
+
+
+TUNING_GRID = {"beta": (0.0, 0.25, 0.5, 1.0), "halflife": (3.0, 7.0, 14.0),
+               "kappa": (1.0, 4.0, 16.0)}
+
+
+def tuning_sets() -> dict[str, tuple[dict, dict]]:
+    """Periods the benchmark does not score: (config values, extra) per name."""
+    sets = {f"synthetic seed {seed}": ({**SYN, **HA_SYN, "synthetic_seed": seed}, {})
+            for seed in (1, 2)}
+    nyc_steps = load_source(ReplayConfig(**NYC).resolved()).data.shape[0]
+    sets["nyc_crime, previous 90 days"] = ({**NYC, **HA_NYC}, {"start": nyc_steps - 180})
+    return sets
+
+
+def tune() -> dict:
+    """Greedy and every exploring setting of ``TUNING_GRID`` on the tuning periods."""
+    rows = []
+    for name, (values, extra) in tuning_sets().items():
+        source = load_source(ReplayConfig(**values).resolved())
+        base = {**values, **extra, "observe": "attention"}
+        greedy = run_replay(ReplayConfig(**base, policy="forecast"), source=source)
+        greedy_regret = greedy["summary"]["cumulative_regret"]
+        for beta, halflife, kappa in itertools.product(*TUNING_GRID.values()):
+            settings = {"beta": beta, "halflife": halflife, "kappa": kappa}
+            s = run_replay(ReplayConfig(**base, **settings, policy="explore"),
+                           source=source)["summary"]
+            rows.append({"set": name, **settings, "regret": s["cumulative_regret"],
+                         "greedy_regret": greedy_regret,
+                         "ratio": s["cumulative_regret"] / greedy_regret})
+    scores: dict[tuple, list[float]] = {}
+    for r in rows:
+        scores.setdefault((r["beta"], r["halflife"], r["kappa"]), []).append(r["ratio"])
+    best = dict(zip(TUNING_GRID, min(scores, key=lambda k: float(np.mean(scores[k]))),
+                    strict=True))
+    with_revisits = []  # what the revisit limit costs on the same periods (not tuned on)
+    for name, (values, extra) in tuning_sets().items():
+        source = load_source(ReplayConfig(**values).resolved())
+        config = ReplayConfig(**values, **extra, **best, observe="attention", policy="explore",
+                              revisit=D)
+        s = run_replay(config, source=source)["summary"]
+        greedy_regret = next(r["greedy_regret"] for r in rows if r["set"] == name)
+        with_revisits.append({"set": name, "revisit": D, "regret": s["cumulative_regret"],
+                              "greedy_regret": greedy_regret,
+                              "longest_unseen_rising": s["longest_unseen_rising"]})
+    return {"rows": rows, "best": best, "best_mean_ratio": float(np.mean(
+                scores[tuple(best.values())])), "best_with_revisits": with_revisits,
+            "command": " ".join([".venv/bin/python", *sys.argv])}
 
 
 def main() -> None:
@@ -178,8 +265,20 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/replay.json"))
     parser.add_argument("--epochs", type=int, default=2, help="epochs per seed_mlp (re)fit")
     parser.add_argument("--no-results", action="store_true", help="do not touch RESULTS.md")
+    parser.add_argument("--tune", action="store_true",
+                        help="run the exploring policy's tuning sweep instead")
     args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(1)  # the machine's two cores are shared
+    if args.tune:
+        from cityfocus.atomic import atomic_path
+
+        with atomic_path(args.json) as tmp:
+            tmp.write_text(json.dumps(tune(), indent=1))
+        return
     result = run(args.epochs)
+    result["environment"]["torch_threads"] = torch.get_num_threads()
     pngs = []
     for group in dict.fromkeys(r["group"] for r in result["runs"]):
         runs = [r for r in result["runs"] if r["group"] == group]
@@ -192,7 +291,9 @@ def main() -> None:
     with atomic_path(args.json) as tmp:
         tmp.write_text(json.dumps(result, indent=1))
     if not args.no_results:
-        write_section(RESULTS, "replay", markdown(result, pngs))
+        tuning_path = args.json.with_name("replay_tuning.json")
+        tuning = json.loads(tuning_path.read_text()) if tuning_path.exists() else None
+        write_section(RESULTS, "replay", markdown(result, pngs, tuning))
 
 
 if __name__ == "__main__":
