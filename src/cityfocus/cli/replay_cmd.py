@@ -26,7 +26,14 @@ def replay(
     lookback: int = typer.Option(24, min=1, help="Input steps of a neural model."),
     train_window: int = typer.Option(None, min=1, help="Refit on the last N data steps."),
     unseen_limit: int = typer.Option(7, min=0, help="D: a zone unseen > D decisions is starved."),
-    beta: float = typer.Option(2.0, min=0.0, help="Exploration bonus weight."),
+    beta: float = typer.Option(0.0, min=0.0, help="explore: Thompson draws at this multiple "
+                               "of the posterior spread (0: the posterior mean)."),
+    halflife: float = typer.Option(3.0, min=0.0, help="explore: half-life of recent "
+                                   "evidence, in decisions."),
+    kappa: float = typer.Option(4.0, min=0.0, help="explore: drift shape of a zone's "
+                                "long-run level (larger: less exploration of stale zones)."),
+    revisit: int = typer.Option(0, min=0, help="explore: revisit every zone at least every "
+                                "this many decisions (0: no revisits)."),
     drift_day: int = typer.Option(None, help="Synthetic city: move a hotspot on this day."),
     seed: int = typer.Option(0),
     state: Path = typer.Option(None, help="Checkpoint each decision here; resume from it."),
@@ -41,7 +48,8 @@ def replay(
     params = {"lookback": lookback, "epochs": epochs} if model in NEURAL else {}
     base = ReplayConfig(data=data, observe=observe, steps=steps, retrain_every=retrain_every,
                         model=model, model_params=params, train_window=train_window,
-                        unseen_limit=unseen_limit, beta=beta, drift_day=drift_day, seed=seed)
+                        unseen_limit=unseen_limit, beta=beta, halflife=halflife,
+                        kappa=kappa, revisit=revisit, drift_day=drift_day, seed=seed)
     source = load_source(base.resolved())
     results = []
     for name in [p.strip() for p in policy.split(",") if p.strip()]:
