@@ -145,3 +145,28 @@ def test_warm_start_on_other_zones_trains_from_scratch(split):
     model.fit(fewer, warm_start=True)
     assert model.schema_["n_zones"] == 3
     assert model.predict(fewer).mean.shape == (H, 3)
+
+
+def test_transformer_starts_as_the_least_squares_linear_forecaster(split):
+    """With the head silent (learning rate 0), the fitted network is its linear part: the
+    least-squares fit of the target on its L readings and its seasonal profile."""
+    from cityfocus.data.windows import Windows
+    from cityfocus.models.neural import WindowTensors, seasonal_profile
+
+    model = STTransformer(L, H, epochs=1, lr=0.0, dim=16, progress=False)
+    model.fit(split.train, split.val)
+    whole, val_start = split.train.append_time(split.val), split.train.shape[0]
+    tensors = WindowTensors(whole, model.scaler_, L, H, torch.device("cpu"))
+    net = model.network_
+    assert net.profile.abs().sum() > 0
+    assert torch.allclose(net.profile, seasonal_profile(
+        tensors, val_start, model.schema_["slots_per_day"], model.schema_["weekly"]))
+    starts = Windows(whole, L, H, target_stop=val_start).starts
+    terms = net.linear_terms(tensors.inputs(starts)).double().numpy()  # [S, H, N, L + 1]
+    y, m = (t.numpy() for t in tensors.targets(starts))
+    for h in range(H):
+        design = np.concatenate([terms[:, h], np.ones_like(terms[:, h, :, :1])], -1)
+        coef = np.linalg.lstsq(design[m[:, h]], y[:, h][m[:, h]], rcond=None)[0]
+        fitted = np.concatenate([net.skip.weight[h].detach().numpy(),
+                                 [net.profile_weight[h].item(), net.skip.bias[h].item()]])
+        np.testing.assert_allclose(fitted, coef, atol=0.01)

@@ -77,7 +77,7 @@ def train(
     forecaster.fit(split.train, split.val)
     forecaster.save(out)
     result = forecaster.train_result_
-    score = (f"validation MAE {result.best_val:.4f} {dataset.target}" if mode == "forecast"
+    score = (f"validation {forecaster.loss.upper()} {result.best_val:.4f}" if mode == "forecast"
              else f"validation normalised regret {result.best_val:.4f}")
     Console().print(
         f"{model} ({mode}) on {dataset.name}: best epoch {result.best_epoch} ({result.stopped}), "

@@ -55,7 +55,7 @@ MODEL_PARAMS: dict[str, dict[str, dict[str, Any]]] = {
     "nyc_crime": {
         "seed_mlp": {"max_minutes": 2.0},
         "lstm": {"epochs": 30, "patience": 5, "max_minutes": 2.0},
-        "st_transformer": {"dim": 32, "epochs": 30, "patience": 6, "max_minutes": 3.0},
+        "st_transformer": {"dim": 32, "epochs": 20, "patience": 5, "max_minutes": 5.0},
     },
     "beijing_air_prsa": {
         "seed_mlp": {"max_minutes": 3.0},

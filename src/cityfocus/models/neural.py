@@ -2,9 +2,10 @@
 
 A subclass only says how to build its network (``build_network``). Fitting scales inputs
 with statistics of the training part, trains with the one loop in ``cityfocus.learn``
-(masked loss on the scaled target, early stopping on validation MAE in original units),
-and keeps everything needed to predict a new sample in a self-describing checkpoint:
-the class and its hyperparameters, the scaler, the weights and the data schema.
+(masked loss on the scaled target, early stopping on the same loss over the validation
+windows in original units), and keeps everything needed to predict a new sample in a
+self-describing checkpoint: the class and its hyperparameters, the scaler, the weights and
+the data schema.
 
 Networks take a dict of tensors (see ``WindowTensors.inputs``) and return ``[B, H, N]``
 scaled target forecasts; with ``return_attention=True`` also a dict of attention maps.
@@ -52,6 +53,7 @@ class WindowTensors:
         self.x = torch.from_numpy(scaled).to(device)
         self.mask = torch.from_numpy(data.mask).to(device)
         self.time = torch.from_numpy(time_features(data.timestamps, data.freq)).to(device)
+        self.target_index = k
         self.y = self.x[:, :, k]
         self.y_mask = self.mask[:, :, k]
         self.raw_y = torch.from_numpy(data.values[:, :, k]).to(device)
@@ -71,6 +73,59 @@ class WindowTensors:
         s = torch.as_tensor(starts, device=self.device)
         ys = s[:, None] + self.lookback + torch.arange(self.horizon, device=self.device)
         return (self.y if scaled else self.raw_y)[ys], self.y_mask[ys]
+
+
+def seasonal_profile(tensors: WindowTensors, stop: int, slots_per_day: int,
+                     weekly: bool, min_count: int = 8) -> torch.Tensor:
+    """``[7 or 1, slots_per_day, N]``: each zone's mean scaled target by (weekday, slot of
+    day) over steps ``[0, stop)`` (by slot alone when ``weekly`` is False).
+
+    A mean over fewer than ``min_count`` readings falls back to the zone's slot mean, and
+    that to the zone's mean: a profile cell built from a handful of training readings is
+    mostly those readings, and a network trained on them would learn to trust it too much.
+    """
+    y = tensors.y[:stop].double()
+    m = tensors.y_mask[:stop].double()
+    slot, day = tensors.time[:stop, 0], tensors.time[:stop, 1]
+
+    def means(cells: torch.Tensor, size: int, fallback: torch.Tensor) -> torch.Tensor:
+        total = torch.zeros(size, y.shape[1], dtype=torch.float64, device=y.device)
+        count = torch.zeros_like(total)
+        total.index_add_(0, cells, y * m)
+        count.index_add_(0, cells, m)
+        return torch.where(count >= min_count, total / count.clamp_min(1.0), fallback)
+
+    zone_mean = (y * m).sum(0) / m.sum(0).clamp_min(1.0)
+    by_slot = means(slot, slots_per_day, zone_mean.expand(slots_per_day, -1))
+    if not weekly:
+        return by_slot[None].float()
+    profile = means(day * slots_per_day + slot, 7 * slots_per_day, by_slot.repeat(7, 1))
+    return profile.view(7, slots_per_day, -1).float()
+
+
+def fit_linear_part(network: torch.nn.Module, tensors: WindowTensors, starts: np.ndarray,
+                    ridge: float = 1e-3) -> None:
+    """Set a network's linear part to the least-squares fit of the scaled target over the
+    training windows ``starts`` (missing targets do not count).
+
+    The network names its linear regressors with ``linear_terms(inputs) -> [B, H, N, K]``
+    and takes ``[H, K + 1]`` coefficients (last: intercept) with ``set_linear``. A network
+    whose output is ``head + linear part`` with a zero-initialised head then starts as the
+    best linear forecaster of its training data, and training learns what attention adds.
+    ``ridge`` (times the mean diagonal) keeps the solve stable for collinear regressors.
+    """
+    gram = moment = None
+    for chunk in np.array_split(starts, max(len(starts) // 256, 1)):
+        terms = network.linear_terms(tensors.inputs(chunk)).double()  # [B, H, N, K]
+        design = torch.cat([terms, torch.ones_like(terms[..., :1])], -1)
+        y, m = tensors.targets(chunk)
+        w = m.double()[..., None]
+        g = torch.einsum("bhni,bhnj->hij", design * w, design)
+        b = torch.einsum("bhni,bhn->hi", design * w, y.double())
+        gram, moment = (g, b) if gram is None else (gram + g, moment + b)
+    eye = torch.eye(gram.shape[-1], dtype=torch.float64, device=gram.device)
+    scale = gram.diagonal(dim1=1, dim2=2).mean(1).clamp_min(1e-12)[:, None, None]
+    network.set_linear(torch.linalg.solve(gram + ridge * scale * eye, moment).float())
 
 
 class NeuralForecaster:
@@ -164,6 +219,13 @@ class NeuralForecaster:
         tensors = WindowTensors(whole, self.scaler_, self.lookback, self.horizon, device)
         if not keep:
             self.network_ = self.build_network(self.schema_)
+            if hasattr(self.network_, "set_linear"):
+                self.network_.to(device)
+                if hasattr(self.network_, "set_profile"):
+                    self.network_.set_profile(seasonal_profile(
+                        tensors, val_start, self.schema_["slots_per_day"],
+                        self.schema_["weekly"]))
+                fit_linear_part(self.network_, tensors, train_windows.starts)
         self.network_ = self.network_.to(device)
         def objective(mode: str):
             return build_objective(mode, tensors, train_windows.starts, val_windows.starts,

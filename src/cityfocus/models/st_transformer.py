@@ -7,9 +7,13 @@ attend over the L steps of each zone; the last step's token then summarises the 
 and spatial blocks attend across zones with the adjacency as an additive, per-head bias
 (``logits + beta_h * A'``, ``A'`` = adjacency plus self-loops scaled to [0, 1]). A head reads
 each zone's summary with the embedding of every target time, and a linear skip from the
-zone's own target history (shared across zones) adds the autoregressive part. The network
-starts as persistence (skip = last value, head output = 0), so training learns what the
-attention adds to the last reading.
+linear part adds what a linear model can: the zone's own target history (weights shared
+across zones) and its seasonal profile, the zone's training mean at each target time's
+(weekday, slot of day). ``fit`` sets the profile and starts the linear part as the
+least-squares fit on the training windows (``neural.seasonal_profile``,
+``neural.fit_linear_part``) with the head's output at 0, so the network starts as the best
+linear forecaster (persistence-like on smooth speeds, a blend of the recent mean and the
+historical average on sparse daily counts) and training learns what attention adds.
 
 Every forecast returns the attention weights: ``temporal`` per layer ``[B, N, heads, L, L]``
 and ``spatial`` per layer ``[B, heads, N, N]`` (row = the zone attending).
@@ -92,10 +96,13 @@ class STTransformerNetwork(nn.Module):
         self.norm = nn.LayerNorm(dim)
         self.head = nn.Sequential(nn.Linear(dim, dim), nn.GELU(), nn.Linear(dim, 1))
         self.skip = nn.Linear(lookback, horizon)
+        self.profile_weight = nn.Parameter(torch.zeros(horizon))
+        self.register_buffer("profile", torch.zeros(7 if weekly else 1, slots_per_day, n_zones))
         nn.init.normal_(self.position, std=0.02)
         nn.init.normal_(self.horizon_step, std=0.02)
         nn.init.normal_(self.zone.weight, std=0.02)
-        # start as persistence (last value repeated); attention layers learn the residual
+        # the head starts silent: the network is its linear part (persistence until ``fit``
+        # sets it to the training data's least-squares fit); attention learns the residual
         with torch.no_grad():
             self.skip.weight.zero_()
             self.skip.weight[:, -1] = 1.0
@@ -120,11 +127,35 @@ class STTransformerNetwork(nn.Module):
             spatial_maps.append(weights)  # [B, heads, N, N]
         future = self.time(inputs["y_time"]) + self.horizon_step  # [B, H, D]
         out = self.head(self.norm(z[:, None] + future[:, :, None])).squeeze(-1)  # [B, H, N]
-        history = x[..., self.target_index] * m[..., self.target_index]  # [B, L, N]
-        out = out + self.skip(history.transpose(1, 2)).transpose(1, 2)
+        history, seasonal = self.linear_terms(inputs).split([x.shape[1], 1], -1)
+        out = out + self.skip(history[:, 0]).transpose(1, 2)
+        out = out + self.profile_weight[:, None] * seasonal[..., 0]
         if not return_attention:
             return out
         return out, {"temporal": temporal_maps, "spatial": spatial_maps}
+
+
+    def linear_terms(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``[B, H, N, L + 1]``: the target's L readings (missing as 0; the same for every
+        horizon step) and the seasonal profile at each target time."""
+        x, m = inputs["x"], inputs["x_mask"]
+        history = (x[..., self.target_index] * m[..., self.target_index]).transpose(1, 2)
+        time = inputs["y_time"]  # [B, H, 2]: slot, weekday
+        day = time[..., 1] if self.profile.shape[0] == 7 else torch.zeros_like(time[..., 1])
+        seasonal = self.profile[day, time[..., 0]]  # [B, H, N]
+        H = time.shape[1]
+        return torch.cat([history[:, None].expand(-1, H, -1, -1), seasonal[..., None]], -1)
+
+    def set_linear(self, coef: torch.Tensor) -> None:
+        """Coefficients ``[H, L + 2]`` of ``linear_terms`` plus intercept."""
+        L = self.skip.in_features
+        with torch.no_grad():
+            self.skip.weight.copy_(coef[:, :L])
+            self.profile_weight.copy_(coef[:, L])
+            self.skip.bias.copy_(coef[:, L + 1])
+
+    def set_profile(self, profile: torch.Tensor) -> None:
+        self.profile.copy_(profile.to(self.profile))
 
 
 class STTransformer(NeuralForecaster):
