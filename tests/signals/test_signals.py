@@ -14,7 +14,7 @@ from cityfocus.signals import CONTROLLERS, prepare, run_many, simulate
 from cityfocus.signals.allocation_control import ArrivalHistory, CityfocusController
 from cityfocus.signals.controllers import MaxPressure
 from cityfocus.signals.env import SignalEnv
-from cityfocus.signals.light import is_green
+from cityfocus.signals.light import Light, is_green
 from cityfocus.signals.scenarios import sumo_home
 
 DURATION = 300.0
@@ -120,6 +120,17 @@ def test_green_split_follows_demand_within_bounds():
     assert seconds[0] <= 60.0 + 1e-9
     # the busy phase gets at least its flow ratio of the cycle
     assert seconds[0] >= 900.0 / 1800.0 * 90.0
+
+
+def test_discharge_stops_at_the_first_vehicle_the_green_holds_back():
+    links = [[("a_0", "left_0")], [("a_0", "ahead_0")], [("a_0", "right_0")]]
+    light = Light("J", ["GGr", "yyr", "rrG", "rry"], [30.0, 3.0, 30.0, 3.0], links)
+    queue = [("ahead", np.inf), ("right", np.inf), ("left", np.inf)]  # stop line first
+    assert light.discharge(0, "a_0", queue) == 1  # the right-turner blocks the left-turner
+    assert light.discharge(1, "a_0", queue) == 0  # the vehicle at the line cannot go
+    moving = [("left", 1.5), ("ahead", 4.0)]
+    assert light.discharge(0, "a_0", moving) == 0  # nobody halting
+    assert light.discharge(0, "a_0", moving, within=2.0) == 1  # one due at the line in 1.5 s
 
 
 def test_missing_scenario_file_is_a_clear_error(tmp_path, cli):

@@ -8,11 +8,12 @@ bin) scales them; the vehicles already queued are added as flow to serve within 
 green's demand is its busiest lane's flow. The cycle follows Webster's formula on these flows,
 and the green time ``C - L`` is split by ``solve(AllocationProblem(demand, (C - L) / C,
 "delay", ...))`` with bounds ``[max(min_green / C, flow / saturation), max_green / C]``.
-The light holds the chosen green for its allotted seconds, or until it has no vehicle left to
-serve (none it lets go is halting or due at the stop line within ``gap`` seconds; after
-``min_green``), then switches to the green that would let the most queued vehicles go. Queued
-vehicles are read movement by movement from their routes, stop line first, so a vehicle
-waiting to turn where a green holds it back blocks its lane for that green.
+The light holds the chosen green while it has vehicles to serve (one it lets go is halting or
+due at the stop line within ``gap`` seconds), for at least ``min_green`` and at most
+``stretch`` times its allotted seconds (capped at ``max_green``), then switches to the green
+that would let the most queued vehicles go. Queued vehicles are read movement by movement from
+their routes, stop line first, so a vehicle waiting to turn where a green holds it back blocks
+its lane for that green.
 """
 
 from __future__ import annotations
@@ -87,13 +88,15 @@ class CityfocusController(CyclePlanner):
         queue_weight: share of the vehicles already queued added to the cycle's demand.
         gap: a green still has vehicles to serve while one it lets go is halting or due at
             the stop line within this many seconds.
+        stretch: a green may run up to this multiple of its allotted seconds (at most
+            ``max_green``) while it still has vehicles to serve.
     """
 
     name = "cityfocus"
 
     def __init__(self, history: ArrivalHistory, forecaster: str = "historical_average",
                  horizon: int = 2, adapt: float = 0.3, queue_weight: float = 1.0,
-                 gap: float = 2.0, min_green: float = 5.0,
+                 gap: float = 2.0, stretch: float = 1.5, min_green: float = 5.0,
                  max_green: float = 60.0, max_cycle: float = 120.0) -> None:
         super().__init__(min_green, max_green, max_cycle)
         self.history = history
@@ -102,6 +105,7 @@ class CityfocusController(CyclePlanner):
         self.adapt = adapt
         self.queue_weight = queue_weight
         self.gap = gap
+        self.stretch = stretch
 
     def reset(self, env: SignalEnv) -> None:
         from cityfocus.models.registry import make_forecaster
@@ -142,9 +146,9 @@ class CityfocusController(CyclePlanner):
         return self._factor[tls]
 
     def act(self, env: SignalEnv) -> Action:
-        """Hold a green while its allotted seconds last and it still has vehicles to serve,
-        then switch to the green with the most queued vehicles it can let go and allot it
-        its share of the cycle."""
+        """Hold a green while it has vehicles to serve and its (stretched) allotted seconds
+        last, then switch to the green with the most queued vehicles it can let go and allot
+        it its share of the cycle."""
         action, now = {}, env.now
         for tls, light in env.lights.items():
             green = light.green
@@ -161,7 +165,10 @@ class CityfocusController(CyclePlanner):
                        key=waiting.__getitem__)
             if waiting[best] <= 0:
                 continue  # nobody waits elsewhere: keep the green
-            self._allotted[tls] = float(self.plan(env, tls, light)[best])
+            planned = float(self.plan(env, tls, light)[best])
+            # The plan is a fixed-cycle split; an actuated green may outrun it while traffic
+            # keeps coming, up to max_green.
+            self._allotted[tls] = max(planned, min(self.stretch * planned, self.max_green))
             action[tls] = best
         return action
 

@@ -9,6 +9,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
+def _edge(lane: str) -> str:
+    return lane.rsplit("_", 1)[0]
+
+
 def is_green(state: str) -> bool:
     """A phase that gives right of way (some G/g) and is not a transition (no y/u)."""
     return any(c in "Gg" for c in state) and not any(c in "yu" for c in state)
@@ -43,11 +47,12 @@ class Light:
     def __post_init__(self) -> None:
         self.greens = [i for i, s in enumerate(self.states) if is_green(s)]
         self.shares = self.lane_shares()
+        # Signal indices per (incoming lane or edge, outgoing edge); lane ids are edge_index.
         self.turns = {}
         for i, group in enumerate(self.links):
             for inc, out in group:
-                edge = out.rsplit("_", 1)[0]
-                self.turns.setdefault(inc, {}).setdefault(edge, []).append(i)
+                for key in (inc, _edge(inc)):
+                    self.turns.setdefault(key, {}).setdefault(_edge(out), []).append(i)
 
     @property
     def green(self) -> int | None:
@@ -83,12 +88,16 @@ class Light:
 
         ``vehicles`` are ``(next edge, seconds to the stop line)`` from the stop line back
         (``SignalEnv.approach``); a vehicle whose movement is red in ``green`` blocks the lane
-        behind it.
+        behind it. A vehicle in a lane that does not lead to its next edge goes once it can
+        change to a lane that does (a movement of its edge into that edge); one whose route
+        ends here may take any of the lane's movements.
         """
-        state, turns, n = self.states[self.greens[green]], self.turns.get(lane, {}), 0
+        state, n = self.states[self.greens[green]], 0
+        turns, siblings = self.turns.get(lane, {}), self.turns.get(_edge(lane), {})
+        anywhere = [i for signals in turns.values() for i in signals]
         for edge, eta in vehicles:
-            signals = turns.get(edge)
-            if signals is not None and not any(state[i] in "Gg" for i in signals):
+            signals = turns.get(edge) or siblings.get(edge) or anywhere
+            if not any(state[i] in "Gg" for i in signals):
                 break
             if eta == np.inf or eta <= within:
                 n += 1
