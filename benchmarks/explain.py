@@ -51,7 +51,8 @@ MODEL = {"lookback": 12, "horizon": 1, "dim": 32, "heads": 4, "temporal_layers":
          "spatial_layers": 2}
 
 
-def run_one(seed: int, config: str, epochs: int, k_delete: int, every: int) -> dict:
+def run_one(seed: int, config: str, epochs: int, k_delete: int, every: int,
+            start: str = "linear") -> dict:
     """Train on one synthetic city in configuration ``config`` (``TARGET`` or
     ``TARGET-nograph``) and run both checks."""
     city = synthetic_city(seed=seed)
@@ -61,7 +62,7 @@ def run_one(seed: int, config: str, epochs: int, k_delete: int, every: int) -> d
         data = without_graph(data)
     split = chronological_split(data, train=0.7, val=0.1)
     t0 = time.perf_counter()
-    model = STTransformer(**MODEL, epochs=epochs, seed=seed, progress=False)
+    model = STTransformer(**MODEL, start=start, epochs=epochs, seed=seed, progress=False)
     model.fit(split.train, split.val)
     fit_seconds = time.perf_counter() - t0
     runner = WindowRunner(model, data)
@@ -114,7 +115,7 @@ def markdown(result: dict) -> str:
     lines = ["## Explanation faithfulness (`cityfocus.explain`)", "",
              f"Command: `{cmd}`  ", f"Run: {result['date']}, {result['machine']}; "
              f"{result['seconds']:.0f} s.", "",
-             f"Model: ST-Transformer {json.dumps(MODEL)}, {result['epochs']} epochs max "
+             f"Model: ST-Transformer {json.dumps(result['model'])}, {result['epochs']} epochs max "
              "(early stopping on validation), trained per seed and target on the synthetic "
              "city (24 zones, 56 days hourly; split 70 / 10 / 20 %); checks on every test "
              "window. Attribution = attention rollout (heads averaged, 0.5 A + 0.5 I, "
@@ -183,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--k-delete", type=int, default=5)
     parser.add_argument("--every", type=int, default=4, help="deletion on every n-th window")
+    parser.add_argument("--start", default="linear", choices=("linear", "random"),
+                        help="the ST-Transformer's starting point (see docs/explain.md)")
     parser.add_argument("--no-results", action="store_true", help="do not touch RESULTS.md")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
@@ -192,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     runs = []
     for target in targets:
         for seed in seeds:
-            runs.append(run_one(seed, target, args.epochs, args.k_delete, args.every))
+            runs.append(run_one(seed, target, args.epochs, args.k_delete, args.every,
+                                args.start))
             r = runs[-1]
             print(f"{target} seed {seed}: top-3 {r['recovery']['top3']['per_window']['share']:.2f}"
                   f" deletion ratio {r['deletion']['all']['ratio']:.1f} "
@@ -201,12 +205,13 @@ def main(argv: list[str] | None = None) -> int:
                + ("" if args.seeds == "0,1,2" else f" --seeds {args.seeds}")
                + ("" if args.targets == "traffic,incidents,traffic-nograph"
                   else f" --targets {args.targets}")
-               + ("" if args.epochs == 20 else f" --epochs {args.epochs}"))
+               + ("" if args.epochs == 20 else f" --epochs {args.epochs}")
+               + ("" if args.start == "linear" else f" --start {args.start}"))
     result = {
         "command": command, "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, torch {torch.__version__}, one thread",
         "epochs": args.epochs, "k_delete": args.k_delete, "every": args.every,
-        "model": MODEL, "runs": runs,
+        "model": {**MODEL, "start": args.start}, "runs": runs,
         "pooled": {t: pooled(runs, t) for t in targets},
         "seconds": time.perf_counter() - started,
     }

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from cityfocus import CityData, DataError
+from cityfocus import CityData, CityfocusError, DataError
 from cityfocus.data.split import chronological_split
 from cityfocus.data.synthetic import synthetic_city
 from cityfocus.data.windows import split_windows
@@ -170,3 +170,8 @@ def test_transformer_starts_as_the_least_squares_linear_forecaster(split):
         fitted = np.concatenate([net.skip.weight[h].detach().numpy(),
                                  [net.profile_weight[h].item(), net.skip.bias[h].item()]])
         np.testing.assert_allclose(fitted, coef, atol=0.01)
+
+
+def test_unknown_transformer_start_is_a_clear_error(split):
+    with pytest.raises(CityfocusError, match="unknown start 'bogus'"):
+        STTransformer(L, H, epochs=1, start="bogus", progress=False).fit(split.train)

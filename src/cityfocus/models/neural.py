@@ -219,7 +219,7 @@ class NeuralForecaster:
         tensors = WindowTensors(whole, self.scaler_, self.lookback, self.horizon, device)
         if not keep:
             self.network_ = self.build_network(self.schema_)
-            if hasattr(self.network_, "set_linear"):
+            if getattr(self.network_, "linear_start", False):
                 self.network_.to(device)
                 if hasattr(self.network_, "set_profile"):
                     self.network_.set_profile(seasonal_profile(

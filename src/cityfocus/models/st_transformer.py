@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from cityfocus.errors import CityfocusError
 from cityfocus.models.layers import TimeEncoding
 from cityfocus.models.neural import NeuralForecaster
 
@@ -78,8 +79,11 @@ class STTransformerNetwork(nn.Module):
                  slots_per_day: int, weekly: bool, target_index: int,
                  adjacency: np.ndarray | None,
                  dim: int, heads: int, temporal_layers: int, spatial_layers: int,
-                 dropout: float) -> None:
+                 dropout: float, start: str = "linear") -> None:
         super().__init__()
+        if start not in ("linear", "random"):
+            raise CityfocusError(f"unknown start {start!r}; use linear or random")
+        self.linear_start = start == "linear"
         self.target_index = target_index
         self.inp = nn.Linear(2 * n_features, dim)
         self.zone = nn.Embedding(n_zones, dim)
@@ -101,6 +105,8 @@ class STTransformerNetwork(nn.Module):
         nn.init.normal_(self.position, std=0.02)
         nn.init.normal_(self.horizon_step, std=0.02)
         nn.init.normal_(self.zone.weight, std=0.02)
+        if not self.linear_start:
+            return
         # the head starts silent: the network is its linear part (persistence until ``fit``
         # sets it to the training data's least-squares fit); attention learns the residual
         with torch.no_grad():
@@ -167,6 +173,9 @@ class STTransformer(NeuralForecaster):
         temporal_layers: blocks attending over time.
         spatial_layers: blocks attending across zones.
         dropout: dropout on attention weights, feed-forward and residual paths.
+        start: ``"linear"`` (the least-squares linear part with a silent head, see above)
+            or ``"random"`` (every layer at PyTorch's default initialisation; kept to
+            measure what the starting point does to the attention, docs/explain.md).
         (others: see ``NeuralForecaster``)
     """
 
@@ -174,10 +183,11 @@ class STTransformer(NeuralForecaster):
 
     def __init__(self, lookback: int = 12, horizon: int = 3, *, dim: int = 64, heads: int = 4,
                  temporal_layers: int = 2, spatial_layers: int = 2, dropout: float = 0.1,
-                 **kwargs: Any) -> None:
+                 start: str = "linear", **kwargs: Any) -> None:
         super().__init__(lookback, horizon, **kwargs)
         self.dim, self.heads, self.dropout = dim, heads, dropout
         self.temporal_layers, self.spatial_layers = temporal_layers, spatial_layers
+        self.start = start
 
     def build_network(self, schema: dict[str, Any]) -> nn.Module:
         return STTransformerNetwork(
@@ -185,4 +195,5 @@ class STTransformer(NeuralForecaster):
             schema["slots_per_day"], schema["weekly"], schema["target_index"],
             schema.get("adjacency"),
             self.dim, self.heads, self.temporal_layers, self.spatial_layers, self.dropout,
+            self.start,
         )
