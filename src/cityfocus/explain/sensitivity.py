@@ -15,6 +15,7 @@ zone's demand, re-solving the whole problem each time (the share is monotone in 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -126,20 +127,8 @@ def demand_for_increment(utility: Utility, w: float, target: float) -> float:
         with np.errstate(all="ignore"):
             return float(np.asarray(utility.increment(np.array([w]), np.array([d]), 1.0))[0])
 
-    lo, hi = 0.0, 1.0
-    while inc(hi) < target:
-        if hi >= ceiling or hi > 1e300:
-            return float("nan")
-        lo, hi = hi, min(hi * 2.0, ceiling * (1 - 1e-12)) if np.isfinite(ceiling) else hi * 2.0
-    for _ in range(_BISECTIONS):
-        mid = 0.5 * (lo + hi)
-        if inc(mid) < target:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo <= _RTOL * hi:
-            break
-    return hi
+    return _first_reaching(inc, target, 1.0, limit=1e300, ceiling=ceiling, margin=1e-12,
+                           rtol=_RTOL)
 
 
 def _share_thresholds(problem: AllocationProblem, w: np.ndarray,
@@ -164,19 +153,29 @@ def _demand_for_share(problem: AllocationProblem, i: int, share: float) -> float
         return float(solve(problem.with_demand(trial)).w[i])
 
     ceiling = float(np.min(getattr(problem.utility, "saturation", np.inf)))
-    lo, hi = 0.0, max(d[i], 1e-12)
-    if share_at(lo) >= share:  # even zero demand keeps that much (e.g. a lower bound)
+    if share_at(0.0) >= share:  # even zero demand keeps that much (e.g. a lower bound)
         return float("nan")
-    while share_at(hi) < share:
-        if hi > 1e12 * max(d.max(), 1.0) or hi >= ceiling:
+    return _first_reaching(share_at, share, max(d[i], 1e-12), limit=1e12 * max(d.max(), 1.0),
+                           ceiling=ceiling, margin=1e-9, rtol=1e-10)
+
+
+def _first_reaching(f: Callable[[float], float], target: float, hi: float, *, limit: float,
+                    ceiling: float, margin: float, rtol: float) -> float:
+    """The smallest ``x >= 0`` (to relative tolerance ``rtol``) with ``f(x) >= target``, for
+    ``f`` increasing: double ``hi`` until ``f(hi)`` reaches the target (NaN once ``hi`` passes
+    ``limit`` or the demand ``ceiling``; steps stop ``margin`` short of a finite ceiling),
+    then bisect ``[last hi that fell short, hi]``."""
+    lo = 0.0
+    while f(hi) < target:
+        if hi >= ceiling or hi > limit:
             return float("nan")
-        lo, hi = hi, min(hi * 2.0, ceiling * (1 - 1e-9)) if np.isfinite(ceiling) else hi * 2.0
+        lo, hi = hi, min(hi * 2.0, ceiling * (1 - margin)) if np.isfinite(ceiling) else hi * 2.0
     for _ in range(_BISECTIONS):
         mid = 0.5 * (lo + hi)
-        if share_at(mid) < share:
+        if f(mid) < target:
             lo = mid
         else:
             hi = mid
-        if hi - lo <= 1e-10 * hi:
+        if hi - lo <= rtol * hi:
             break
     return hi
