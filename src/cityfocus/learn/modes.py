@@ -94,7 +94,7 @@ def _forecast(tensors, train_starts, val_starts, unscale, loss_fn) -> Objective:
 
     def val_loss(net: torch.nn.Module) -> float:
         total, count = 0.0, 0.0
-        for chunk in _chunks(val_starts):
+        for chunk in chunks(val_starts):
             y, m = tensors.targets(chunk, scaled=False)
             total += float(loss_fn(unscale(net(tensors.inputs(chunk))), y, m)) * float(m.sum())
             count += float(m.sum())
@@ -118,7 +118,7 @@ def _regret_metric(tensors, starts: np.ndarray, task: DecisionTask,
 
     def normalised_regret(net: torch.nn.Module) -> float:
         total = 0.0
-        for chunk, index in zip(_chunks(starts), _chunks(np.arange(len(starts))), strict=True):
+        for chunk, index in zip(chunks(starts), chunks(np.arange(len(starts))), strict=True):
             gain = task.gain_torch(shares(net, chunk), demand[index])
             total += float((best[index] - gain).sum())
         return total / scale
@@ -164,5 +164,6 @@ def _decide(tensors, train_starts, val_starts, unscale, task, loss_fn,
                      len(train_starts))
 
 
-def _chunks(values: np.ndarray, size: int = 256) -> list[np.ndarray]:
+def chunks(values: np.ndarray, size: int = 256) -> list[np.ndarray]:
+    """``values`` in consecutive pieces of about ``size`` (at least one piece)."""
     return np.array_split(values, max(len(values) // size, 1))

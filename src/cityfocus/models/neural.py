@@ -28,7 +28,7 @@ from cityfocus.data.scaling import StandardScaler, scaler_from_config
 from cityfocus.data.windows import Windows, steps_per_day, time_features
 from cityfocus.errors import CityfocusError, DataError
 from cityfocus.learn.decision import DecisionTask
-from cityfocus.learn.modes import build_objective
+from cityfocus.learn.modes import build_objective, chunks
 from cityfocus.learn.trainer import TrainConfig, TrainResult, train_network
 from cityfocus.models.forecast import Forecast, forecast_start, forecast_times
 from cityfocus.seeding import seed_everything
@@ -115,7 +115,7 @@ def fit_linear_part(network: torch.nn.Module, tensors: WindowTensors, starts: np
     ``ridge`` (times the mean diagonal) keeps the solve stable for collinear regressors.
     """
     gram = moment = None
-    for chunk in np.array_split(starts, max(len(starts) // 256, 1)):
+    for chunk in chunks(starts):
         terms = network.linear_terms(tensors.inputs(chunk)).double()  # [B, H, N, K]
         design = torch.cat([terms, torch.ones_like(terms[..., :1])], -1)
         y, m = tensors.targets(chunk)
@@ -288,7 +288,7 @@ class NeuralForecaster:
         tensors = WindowTensors(windows.data, self.scaler_, self.lookback, self.horizon, device)
         out = []
         with torch.no_grad():
-            for chunk in np.array_split(windows.starts, max(len(windows.starts) // 256, 1)):
+            for chunk in chunks(windows.starts):
                 out.append(self.network_(tensors.inputs(chunk)))
         return torch.cat(out).cpu()
 
