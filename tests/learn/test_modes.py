@@ -73,3 +73,29 @@ def test_regret_gradient_matches_finite_differences():
     assert torch.autograd.gradcheck(regret, (forecast,), eps=1e-6, atol=1e-6)
     assert float(regret(realized)) == pytest.approx(0.0, abs=1e-12)
     assert float(regret(forecast).detach()) > 0
+
+
+@pytest.mark.parametrize("loss", ["mse", "mae"])
+def test_forecast_steps_are_weighted_by_inverse_persistence_error(loss, split):
+    from cityfocus.data.scaling import StandardScaler
+    from cityfocus.learn.modes import step_weights
+    from cityfocus.models.neural import WindowTensors
+
+    data, L, H = split.train, 12, 6
+    mask = data.mask.copy()
+    mask[::5, 0, data.target_index] = False  # some readings missing: pairs must skip them
+    data = data.replace(mask=mask)
+    tensors = WindowTensors(data, StandardScaler().fit(data), L, H, torch.device("cpu"))
+    starts = np.arange(data.shape[0] - L - H + 1)
+    weight = step_weights(tensors, starts, loss).numpy()
+
+    y, m = data.values[:, :, data.target_index], mask[:, :, data.target_index]
+    scale = []
+    for h in range(H):
+        last, target = y[starts + L - 1], y[starts + L + h]
+        both = m[starts + L - 1] & m[starts + L + h]
+        error = (target - last)[both]
+        scale.append(np.mean(error**2) if loss == "mse" else np.mean(np.abs(error)))
+    expected = 1 / np.array(scale)
+    np.testing.assert_allclose(weight, expected / expected.mean(), rtol=1e-5)
+    assert weight[0] > weight[-1]  # the first step is the easiest for persistence

@@ -6,12 +6,13 @@ import torch
 
 
 def masked_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean squared error over entries where ``mask`` is True (any shape, all the same)."""
+    """Mean squared error over entries where ``mask`` is True (any shape, all the same); a
+    float ``mask`` weighs each entry (a weighted mean)."""
     mask = mask.to(pred.dtype)
     return ((pred - target) ** 2 * mask).sum() / mask.sum().clamp_min(1.0)
 
 
 def masked_mae(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean absolute error over entries where ``mask`` is True."""
+    """Mean absolute error over entries where ``mask`` is True (float: weights)."""
     mask = mask.to(pred.dtype)
     return ((pred - target).abs() * mask).sum() / mask.sum().clamp_min(1.0)

@@ -1,10 +1,15 @@
 """The three learning modes: what a training step minimises and what validation scores.
 
 - ``forecast``: masked regression of the target (MSE or MAE on the scaled target); the
-  allocation is solved afterwards from the forecast (predict-then-optimize). Validation:
-  the same loss in original units (mean squared or absolute error), so early stopping
-  selects the epoch that best estimates what the loss estimates (the mean for MSE: an
-  absolute-error validation would favour epochs that shrink sparse counts towards zero).
+  allocation is solved afterwards from the forecast (predict-then-optimize). Each horizon
+  step's error is weighted by the inverse of persistence's error at that step on the
+  training windows (``step_weights``), so a step counts by how much worse than the naive
+  forecast it does, not by its raw error: with plain MSE the far steps of a 24-step
+  forecast, whose errors are many times larger, would drown out the first. Validation:
+  the same weighted loss in original units (mean squared or absolute error), so early
+  stopping selects the epoch that best estimates what the loss estimates (the mean for
+  MSE: an absolute-error validation would favour epochs that shrink sparse counts
+  towards zero).
 - ``imitate``: the original formulation of this system: the network's output, averaged over
   the horizon, is read as one score per zone, ``w = budget * softmax(scores)``, trained with
   MSE against the hindsight-oracle shares ``w*(y)`` of realized demand.
@@ -52,15 +57,18 @@ def imitation_shares(output: torch.Tensor, budget: float) -> torch.Tensor:
 
 def build_objective(mode: str, tensors, train_starts: np.ndarray, val_starts: np.ndarray,
                     unscale: Unscale, task: DecisionTask | None, loss: str,
-                    mix: float) -> Objective:
-    """The training objective of ``mode`` over a ``WindowTensors``."""
+                    mix: float, weigh_steps: bool = True) -> Objective:
+    """The training objective of ``mode`` over a ``WindowTensors`` (``weigh_steps=False``:
+    every horizon step's forecast error counts the same)."""
     if mode not in MODES:
         raise CityfocusError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
     if loss not in ("mse", "mae"):
         raise CityfocusError(f"unknown loss {loss!r}; use mse or mae")
     loss_fn = masked_mse if loss == "mse" else masked_mae
     if mode == "forecast":
-        return _forecast(tensors, train_starts, val_starts, unscale, loss_fn)
+        weight = (step_weights(tensors, train_starts, loss) if weigh_steps
+                  else torch.ones(tensors.horizon, device=tensors.device))
+        return _forecast(tensors, train_starts, val_starts, unscale, loss_fn, weight)
     if task is None:
         raise CityfocusError(f"mode {mode!r} needs a decision task (family, budget, ...)")
     train_starts = _with_observed_target(tensors, train_starts, "training")
@@ -86,19 +94,48 @@ def _with_observed_target(tensors, starts: np.ndarray, part: str) -> np.ndarray:
     return starts[keep]
 
 
-def _forecast(tensors, train_starts, val_starts, unscale, loss_fn) -> Objective:
+def step_weights(tensors, starts: np.ndarray, loss: str) -> torch.Tensor:
+    """``[H]`` weights, mean 1: the inverse of persistence's mean squared (``mse``) or
+    absolute (``mae``) error at each horizon step over the windows ``starts``, original
+    units. Persistence is the last observed input reading; a step without any pair of
+    observed readings, or where persistence is exact, gets the mean weight."""
+    total = torch.zeros(tensors.horizon, dtype=torch.float64, device=tensors.device)
+    count = torch.zeros_like(total)
+    for chunk in chunks(starts):
+        s = torch.as_tensor(chunk, device=tensors.device)
+        end = s + tensors.lookback - 1
+        last, last_seen = tensors.raw_y[end], tensors.y_mask[end]
+        y, m = tensors.targets(chunk, scaled=False)
+        both = (m & last_seen[:, None]).double()
+        error = (y - last[:, None]).double()
+        error = error**2 if loss == "mse" else error.abs()
+        total += (error * both).sum((0, 2))
+        count += both.sum((0, 2))
+    scale = total / count.clamp_min(1.0)
+    known = (count > 0) & (scale > 0)
+    if not known.any():
+        return torch.ones(tensors.horizon, device=tensors.device)
+    weight = torch.where(known, 1.0 / scale.clamp_min(1e-300), 0.0)
+    weight = torch.where(known, weight, weight[known].mean())
+    return (weight / weight.mean()).float()
+
+
+def _forecast(tensors, train_starts, val_starts, unscale, loss_fn, weight) -> Objective:
+    weight = weight[None, :, None]
+
     def step_loss(net: torch.nn.Module, index: np.ndarray) -> torch.Tensor:
         starts = train_starts[index]
         y, m = tensors.targets(starts)
-        return loss_fn(net(tensors.inputs(starts)), y, m)
+        return loss_fn(net(tensors.inputs(starts)), y, m * weight)
 
     def val_loss(net: torch.nn.Module) -> float:
         total, count = 0.0, 0.0
         for chunk in chunks(val_starts):
             y, m = tensors.targets(chunk, scaled=False)
-            total += float(loss_fn(unscale(net(tensors.inputs(chunk))), y, m)) * float(m.sum())
-            count += float(m.sum())
-        return total / max(count, 1.0)
+            w = m * weight
+            total += float(loss_fn(unscale(net(tensors.inputs(chunk))), y, w)) * float(w.sum())
+            count += float(w.sum())
+        return total / max(count, 1e-12)
 
     return Objective(step_loss, val_loss, len(train_starts))
 

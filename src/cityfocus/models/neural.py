@@ -153,6 +153,8 @@ class NeuralForecaster:
     """
 
     name = "neural"
+    #: forecast mode weighs each horizon step by persistence's error (``learn.modes``)
+    weigh_steps = True
 
     def __init__(self, lookback: int = 12, horizon: int = 3, *, epochs: int = 100,
                  batch_size: int = 32, lr: float = 1e-3, weight_decay: float = 1e-4,
@@ -230,7 +232,7 @@ class NeuralForecaster:
         def objective(mode: str):
             return build_objective(mode, tensors, train_windows.starts, val_windows.starts,
                                    lambda pred: self._unscale(pred, device), task, self.loss,
-                                   self.mix)
+                                   self.mix, self.weigh_steps)
 
         config = TrainConfig(
             epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,

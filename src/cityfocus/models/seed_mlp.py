@@ -1,9 +1,10 @@
 """seed_mlp: the reference network of cityfocus's original design, kept as a baseline.
 
 ``Linear(input, hidden) -> ReLU -> Linear(hidden, output)`` over the flattened input
-window (all zones, all features, missing entries as 0), trained with MSE, Adam (lr 1e-3),
-batch 32, 100 epochs: the original recipe. It shares the training loop, so it also gets
-early stopping on validation, but no weight decay, dropout or clipping by default.
+window (all zones, all features, missing entries as 0), trained with MSE (every horizon
+step alike), Adam (lr 1e-3), batch 32, 100 epochs: the original recipe. It shares the
+training loop, so it also gets early stopping on validation, but no weight decay, dropout
+or clipping by default.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class SeedMLP(NeuralForecaster):
     """
 
     name = "seed_mlp"
+    weigh_steps = False
 
     def __init__(self, lookback: int = 12, horizon: int = 3, *, hidden: int = 128,
                  epochs: int = 100, batch_size: int = 32, lr: float = 1e-3,
