@@ -32,6 +32,7 @@ from cityfocus.evaluate.forecast_benchmark import (
     benchmark_manifest,
     fit_model,
 )
+from cityfocus.evaluate.manifest import git_commit
 from cityfocus.evaluate.metrics import rmse
 from cityfocus.evaluate.protocols import (
     Protocol,
@@ -270,27 +271,10 @@ def run_decision_benchmark(
         "manifest": manifest.as_dict(_DEFINITIONS),
         "environment": {"python": platform.python_version(), "numpy": np.__version__,
                         "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
-                        "machine": platform.machine(), "git_commit": _git_commit(),
+                        "machine": platform.machine(), "git_commit": git_commit(),
                         "created": datetime.now(UTC).isoformat(timespec="seconds")},
         "targets": targets,
     }
-
-
-def _git_commit() -> str | None:
-    """The checkout's commit (with ``+changes`` when the tree differs), None outside git."""
-    import subprocess
-    from pathlib import Path
-
-    here = Path(__file__).parent
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
-                              text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
-                                ":(top)src"], cwd=here, capture_output=True, text=True,
-                               timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return f"{head}+changes" if dirty.strip() else head
 
 
 _DEFINITIONS = {

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from cityfocus.evaluate.decision_targets import check_targets, epoch_seconds
+from cityfocus.evaluate.manifest import at_commit
 from cityfocus.evaluate.results_markdown import fmt, markdown_table, span
 
 _COLUMNS = ("realized_objective", "oracle_objective", "regret", "normalized_regret",
@@ -16,12 +17,6 @@ _COLUMNS = ("realized_objective", "oracle_objective", "regret", "normalized_regr
 _LABELS = {"realized_objective": "realized obj", "oracle_objective": "oracle obj",
            "regret": "regret", "normalized_regret": "norm. regret", "hit_rate": "hit rate",
            "precision": "P", "recall": "R", "f1": "F1", "auc": "AUC"}
-
-
-def _commit(result: dict[str, Any]) -> str:
-    commit = result["environment"].get("git_commit")
-    return f" at commit {commit[:7]}{'+changes' if commit.endswith('+changes') else ''}" \
-        if commit else ""
 
 
 def _label(row: dict[str, Any]) -> str:
@@ -110,7 +105,7 @@ def decision_section_markdown(result: dict[str, Any]) -> str:
               f"seed {manifest['seed']}; torch threads {threads}; decide mode mixes in the "
               f"forecast loss with weight {manifest['extra']['mix']:g}. Data shape [T, N, F] = "
               f"{manifest['data']['shape']}. Run {result['environment']['created']}"
-              f"{_commit(result)}.", "",
+              f"{at_commit(result['environment'])}.", "",
               "Objectives are gains per decision (mean over decisions); normalized regret = "
               "Σ regret / Σ oracle objective; hit rate = share of realized demand in zones given "
               "a unit; P/R/F1 of attended zones vs the top-k realized zones (k = zones the oracle "

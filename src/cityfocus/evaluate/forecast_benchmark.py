@@ -30,7 +30,7 @@ from cityfocus.data.citydata import CityData
 from cityfocus.data.split import Split
 from cityfocus.data.windows import Windows
 from cityfocus.errors import CityfocusError
-from cityfocus.evaluate.manifest import Manifest
+from cityfocus.evaluate.manifest import Manifest, git_commit
 from cityfocus.evaluate.metrics import count_metrics, forecast_metrics
 from cityfocus.evaluate.protocols import (
     PROTOCOLS,
@@ -240,8 +240,8 @@ def run_forecast_benchmark(
                                        command, quick).as_dict(),
         "environment": {"python": platform.python_version(), "numpy": np.__version__,
                         "torch": getattr(sys.modules.get("torch"), "__version__", None),
-                        "machine": platform.machine(), "created": datetime.now(UTC).isoformat(
-                            timespec="seconds")},
+                        "machine": platform.machine(), "git_commit": git_commit(),
+                        "created": datetime.now(UTC).isoformat(timespec="seconds")},
         "runs": runs,
         "protocol_check": checks,
         "references": [] if quick else REFERENCES.get(dataset, []),

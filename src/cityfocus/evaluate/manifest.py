@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -34,3 +36,26 @@ class Manifest:
         out = asdict(self)
         out["metrics"] = dict(metric_definitions or {})
         return out
+
+
+def git_commit() -> str | None:
+    """The checkout's commit (with ``+changes`` when ``src`` differs from it), None outside
+    git: recorded with every benchmark result."""
+    here = Path(__file__).parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
+                              text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                ":(top)src"], cwd=here, capture_output=True, text=True,
+                               timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{head}+changes" if dirty.strip() else head
+
+
+def at_commit(environment: Mapping[str, Any]) -> str:
+    """`` at commit abc1234`` (``+changes`` kept) for a result's ``environment``, or ``""``."""
+    commit = environment.get("git_commit")
+    if not commit:
+        return ""
+    return f" at commit {commit[:7]}{'+changes' if commit.endswith('+changes') else ''}"

@@ -13,6 +13,7 @@ from typing import Any
 
 from cityfocus.atomic import atomic_path
 from cityfocus.errors import CityfocusError
+from cityfocus.evaluate.manifest import at_commit
 
 _LABELS = {"mae": "MAE", "rmse": "RMSE", "mape": "MAPE", "accuracy": "Acc", "r2": "R²",
            "explained_variance": "var", "mae_pos": "MAE⁺", "mape_pos": "MAPE⁺"}
@@ -164,7 +165,7 @@ def section_markdown(result: dict[str, Any]) -> str:
         f"{span(split['val'])}, test {span(split['test'])}); test windows: "
         f"{split['test_windows']}; seed {manifest['seed']}. Data shape [T, N, F] = "
         f"{manifest['data']['shape']}. "
-        f"Run {result['environment']['created']}.",
+        f"Run {result['environment']['created']}{at_commit(result['environment'])}.",
         "",
     ]
     if protocol["categories"]:
