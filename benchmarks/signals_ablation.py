@@ -6,7 +6,10 @@ Usage::
 
 SCENARIOS: comma-separated names; VARIANTS: JSON ``{"label": ["controller", {flags}]}``
 where the cityfocus flags are ``_noroute`` (queued vehicles without their next edge: lane
-counts only) and ``_noalloc`` (every green allotted the maximum: forecast unused); SEEDS:
+counts only) and ``_noalloc`` (every green allotted the maximum: forecast unused), and the
+max_pressure flag ``_movement`` (the incoming term counts, per lane, the halting vehicles
+the green lets go by their next edge, ``Light.discharge``: the information the cityfocus
+controller reads, instead of the lane's halting count); SEEDS:
 comma-separated; DURATION: simulated seconds (``none``: the scenario's own). Prints mean
 delay ± std and per-seed delays. A variant replaces methods of the controller inside its
 worker process (a fresh one per run) and then runs ``runner.simulate``; the benchmark of
@@ -23,13 +26,14 @@ import numpy as np
 from cityfocus.signals import runner
 from cityfocus.signals.scenarios import prepare
 
-FLAGS = ("_noroute", "_noalloc")
+FLAGS = {"cityfocus": ("_noroute", "_noalloc"), "max_pressure": ("_movement",)}
 HISTORY_DAYS = 3
 
 
 def run_variant(scenario, controller, flags, seed, workdir, duration, history):
     """One run of ``controller`` with the ablation ``flags`` applied in this process."""
     from cityfocus.signals.allocation_control import CityfocusController
+    from cityfocus.signals.controllers import MaxPressure
     from cityfocus.signals.env import SignalEnv
 
     if flags.get("_noroute"):
@@ -39,6 +43,13 @@ def run_variant(scenario, controller, flags, seed, workdir, duration, history):
         def plan(self, env, tls, light):
             return [self.max_green] * len(light.greens)
         CityfocusController.plan = plan
+    if flags.get("_movement"):
+        def pressure(self, env, tls, green):
+            light, links = env.lights[tls], self._links[tls][green]
+            queued = sum(light.discharge(green, lane, env.approach(lane))
+                         for lane in dict.fromkeys(i for i, _ in links))
+            return queued - sum(env.lane_halting(o) for _, o in links)
+        MaxPressure.pressure = pressure
     return runner.simulate(scenario, controller, seed, workdir, duration,
                            history if controller == "cityfocus" else None)["metrics"]
 
@@ -47,10 +58,10 @@ def main():
     scenarios = sys.argv[1].split(",")
     variants = json.loads(sys.argv[2])  # {"label": ["controller", {flags}]}
     for label, (controller, flags) in variants.items():
-        unknown = set(flags) - set(FLAGS)
-        if unknown or (flags and controller != "cityfocus"):
-            sys.exit(f"variant {label!r}: flags {sorted(flags)} apply to cityfocus only; "
-                     f"known: {', '.join(FLAGS)}")
+        known = FLAGS.get(controller, ())
+        if set(flags) - set(known):
+            sys.exit(f"variant {label!r}: flags {sorted(flags)} do not apply to {controller}; "
+                     f"known: {FLAGS}")
     seeds = [int(s) for s in sys.argv[3].split(",")]
     duration = float(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[4] != "none" else None
     wd = Path(tempfile.mkdtemp(prefix="sigexp-"))

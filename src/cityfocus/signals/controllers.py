@@ -83,11 +83,10 @@ class MaxPressure(Controller):
     """Max pressure: show the green whose movements have the most queue in minus queue out.
 
     Every ``interval`` seconds, for each light not in a transition, the pressure of a green
-    is the halting vehicles on its incoming lanes whose movement (their route's next edge,
-    ``SignalEnv.approach``) it serves, minus the halting vehicles on the outgoing lane of
-    each (incoming, outgoing) lane pair it serves: Varaiya's movement queues, the same
-    information the ``cityfocus`` controller reads. The light switches (through the
-    programme's own yellow) to the highest once the current green has run ``min_green``.
+    is the sum over the (incoming, outgoing) lane pairs it serves of the halting vehicles on
+    the incoming lane minus those on the outgoing lane (lane counts, as RESCO's max
+    pressure); the light switches (through the programme's own yellow) to the highest once
+    the current green has run ``min_green``.
     """
 
     name = "max_pressure"
@@ -110,13 +109,11 @@ class MaxPressure(Controller):
         for tls, light in env.lights.items():
             if light.green is None:
                 continue
-            vehicles = {lane: env.approach(lane) for lane in env.incoming[tls]}
-            pressure = []
-            for g, links in enumerate(self._links[tls]):
-                queue_in = sum(light.queued(g, lane, vehicles[lane])
-                               for lane in dict.fromkeys(i for i, _ in links))
-                pressure.append(queue_in - sum(env.lane_halting(o) for _, o in links))
+            pressure = [self.pressure(env, tls, g) for g in range(len(light.greens))]
             best = max(range(len(pressure)), key=pressure.__getitem__)
             if pressure[best] > pressure[light.green]:
                 action[tls] = best
         return action
+
+    def pressure(self, env: SignalEnv, tls: str, green: int) -> float:
+        return sum(env.lane_halting(i) - env.lane_halting(o) for i, o in self._links[tls][green])

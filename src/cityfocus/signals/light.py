@@ -93,27 +93,15 @@ class Light:
         ends here may take any of the lane's movements.
         """
         state, n = self.states[self.greens[green]], 0
+        turns, siblings = self.turns.get(lane, {}), self.turns.get(_edge(lane), {})
+        anywhere = [i for signals in turns.values() for i in signals]
         for edge, eta in vehicles:
-            if not any(state[i] in "Gg" for i in self.movement(lane, edge)):
+            signals = turns.get(edge) or siblings.get(edge) or anywhere
+            if not any(state[i] in "Gg" for i in signals):
                 break
             if eta == np.inf or eta <= within:
                 n += 1
         return n
-
-    def queued(self, green: int, lane: str, vehicles: list[tuple[str, float]]) -> int:
-        """Halting vehicles on ``lane`` whose movement green ``green`` lets go (no blocking:
-        the movement's own queue, as max pressure defines it)."""
-        state = self.states[self.greens[green]]
-        return sum(eta == np.inf and any(state[i] in "Gg" for i in self.movement(lane, edge))
-                   for edge, eta in vehicles)
-
-    def movement(self, lane: str, edge: str) -> list[int]:
-        """Signal indices of the move from ``lane`` into ``edge``: the lane's own links to it,
-        else its edge's (the vehicle changes lane first), else any of the lane's links (the
-        route ends here, ``edge == ""``)."""
-        turns = self.turns.get(lane, {})
-        return (turns.get(edge) or self.turns.get(_edge(lane), {}).get(edge)
-                or [i for signals in turns.values() for i in signals])
 
     def served_links(self, green: int) -> list[tuple[str, str]]:
         state = self.states[self.greens[green]]
