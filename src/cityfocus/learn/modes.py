@@ -115,8 +115,8 @@ def step_weights(tensors, starts: np.ndarray, loss: str) -> torch.Tensor:
     known = (count > 0) & (scale > 0)
     if not known.any():
         return torch.ones(tensors.horizon, device=tensors.device)
-    weight = torch.where(known, 1.0 / scale.clamp_min(1e-300), 0.0)
-    weight = torch.where(known, weight, weight[known].mean())
+    inverse = 1.0 / scale.clamp_min(1e-300)
+    weight = torch.where(known, inverse, inverse[known].mean())
     return (weight / weight.mean()).float()
 
 
