@@ -13,7 +13,7 @@ from cityfocus.evaluate.decision_benchmark import (
     run_decision_benchmark,
 )
 from cityfocus.evaluate.decision_markdown import decision_section_markdown
-from cityfocus.evaluate.decision_targets import check_targets
+from cityfocus.evaluate.decision_targets import check_targets, ratio_interval
 from tests.conftest import run_cli
 
 
@@ -163,3 +163,57 @@ def test_baselines_only_run_in_process():
     realized = {r["name"]: r["metrics"]["realized_objective"] for r in target["rows"]}
     assert realized["oracle"] == max(realized.values())
     assert np.isfinite(list(realized.values())).all()
+
+
+def test_ratio_interval_separates_real_differences_from_noise():
+    rng = np.random.default_rng(3)
+    base = rng.gamma(2.0, 1.0, 400)
+    assert ratio_interval(base, base, 7) == (1.0, 1.0)
+    low, high = ratio_interval(0.7 * base + rng.normal(0, 0.05, 400), base, 7)
+    assert low < 0.7 < high and high < 1  # a 30 % cut is told apart
+    twin = rng.gamma(2.0, 1.0, 400)  # same distribution, independent draws
+    low, high = ratio_interval(twin, base, 7)
+    assert low < 1 < high
+    # when the ratio drifts slowly, runs of 24 keep the drift: a wider interval than runs of 1
+    a, b = base * (1.1 + 0.5 * np.sin(np.arange(400) / 12.0)), base
+    narrow, wide = ratio_interval(a, b, 1), ratio_interval(a, b, 24)
+    assert wide[1] - wide[0] > narrow[1] - narrow[0]
+    assert ratio_interval([], [], 7) is None and ratio_interval([1.0], [0.0], 1) is None
+
+
+def test_markdown_gives_intervals_for_decide_vs_forecast(quick_run):
+    report, first, _, _ = quick_run
+    (target,) = report["targets"]
+    rows = {(r["name"], r["mode"]): r for r in target["rows"]}
+    for row in target["rows"]:  # per-decision regrets add up to the table's figure
+        assert len(row["per_decision"]["regret"]) == target["n_decisions"]
+        assert sum(row["per_decision"]["regret"]) == pytest.approx(
+            row["metrics"]["regret"] * target["n_decisions"], rel=1e-5, abs=1e-6)
+    (case,) = next(c for c in check_targets(report)
+                   if c["key"] == "decide_beats_forecast")["cases"]
+    forecast, decide = rows["seed_mlp", "forecast"], rows["seed_mlp", "decide"]
+    expected = ratio_interval(decide["per_decision"]["regret"],
+                              forecast["per_decision"]["regret"], report["protocol"]["block"])
+    assert case["interval"] == pytest.approx(expected)
+    assert "Paired comparisons" in first and "| decide / forecast |" in first
+
+
+def test_poisson_floor_is_the_regret_of_counting_noise():
+    from cityfocus.evaluate.decision_benchmark import poisson_floor
+    from cityfocus.learn.decision import DecisionTask
+
+    task = DecisionTask("coverage", 3, True, params={"alpha": 1.0})
+    sure = np.tile([400.0, 300.0, 200.0, 0.01, 0.01], (30, 1))  # ranking beyond doubt
+    even = np.full((30, 5), 2.0)  # any ranking is luck
+    assert poisson_floor(task, sure, 0)["normalized_regret"] < 0.01
+    noisy = poisson_floor(task, even, 0)
+    assert noisy["normalized_regret"] > 0.1 and noisy["draws"] == 20 and noisy["sd"] > 0
+    assert poisson_floor(task, even, 0) == noisy  # seeded
+
+
+def test_nyc_baselines_carry_the_noise_floor():
+    report = run_decision_benchmark("nyc_crime", models=[], quick=True)
+    for target in report["targets"]:
+        solved = next(r for r in target["rows"] if r["name"] == "historical_average + solver")
+        assert 0 < solved["noise_floor"]["normalized_regret"] < 1
+    assert "Counting noise alone" in decision_section_markdown(report)

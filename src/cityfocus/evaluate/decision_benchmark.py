@@ -62,6 +62,9 @@ class DecisionProtocol:
         truth_rate: score on the planted expected demand (synthetic city), and also on the
             realized counts.
         incidents: demand counts incidents, so the hit rate means something.
+        block: decisions per block of the paired bootstrap that puts intervals on the
+            comparisons (consecutive decisions share weather, weekday and overlapping
+            horizons, so they are resampled in runs of this length, not one by one).
         decision: one sentence on what a decision is.
         note: remarks printed under the tables.
     """
@@ -71,6 +74,7 @@ class DecisionProtocol:
     targets: tuple[str, ...] = ()
     truth_rate: bool = False
     incidents: bool = True
+    block: int = 24
     decision: str = ""
     note: str = ""
 
@@ -104,6 +108,7 @@ DECISION_PROTOCOLS: dict[str, DecisionProtocol] = {
                  categories=NYC_CATEGORIES, units="crimes/cell/day"),
         DecisionTask("coverage", 20, True, params={"alpha": 1.0}),
         targets=(*NYC_CATEGORIES, "total"),
+        block=7,
         decision="every test day, k = 20 whole patrol units over the cells (coverage, "
         "alpha 1.0: a cell with w units intercepts 1 - exp(-w) of its crimes)",
         note="`total` is all categories weighted equally (the dataset's sum of the four "
@@ -171,6 +176,7 @@ class _Scoring:
     realized: np.ndarray  # [S, N]: planted rate or counts summed over the horizon
     counts: np.ndarray  # [S, N]: realized counts summed over the horizon
     truth_rate: bool
+    incidents: bool
     rows: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -266,7 +272,8 @@ def run_decision_benchmark(
                      "split_rule": protocol.forecast.split_rule,
                      "targets": [t["target"] for t in targets], "units": protocol.forecast.units,
                      "decision": protocol.decision, "truth_rate": protocol.truth_rate,
-                     "incidents": protocol.incidents, "note": protocol.note},
+                     "incidents": protocol.incidents, "block": protocol.block,
+                     "note": protocol.note},
         "task": protocol.task.to_config(),
         "manifest": manifest.as_dict(_DEFINITIONS),
         "environment": {"python": platform.python_version(), "numpy": np.__version__,
@@ -302,16 +309,31 @@ def _scoring(protocol: DecisionProtocol, split, rate: np.ndarray | None) -> _Sco
             raise CityfocusError(f"{protocol.dataset} has no planted rate to score against")
         steps = windows.starts[:, None] + windows.lookback + np.arange(windows.horizon)
         realized = rate[steps].sum(1).astype(np.float64)
-    return _Scoring(windows, realized, counts, protocol.truth_rate)
+    return _Scoring(windows, realized, counts, protocol.truth_rate, protocol.incidents)
 
 
 def _score(name: str, kind: str, mode: str | None, task: DecisionTask, scoring: _Scoring,
            w: np.ndarray, scores: np.ndarray | None) -> dict[str, Any]:
     row: dict[str, Any] = {"name": name, "kind": kind, "mode": mode,
-                           "metrics": decision_metrics(task, w, scoring.realized, scores)}
+                           "metrics": decision_metrics(task, w, scoring.realized, scores),
+                           "per_decision": _per_decision(task, scoring, w)}
     if scoring.truth_rate:
         row["metrics_on_counts"] = decision_metrics(task, w, scoring.counts, scores)
     return row
+
+
+def _per_decision(task: DecisionTask, scoring: _Scoring, w: np.ndarray) -> dict[str, list]:
+    """Each decision's regret (and, for incident data, the demand that fell in attended
+    zones): what the paired bootstrap of ``decision_targets`` resamples."""
+    realized = scoring.realized
+    out = {"regret": _rounded(task.oracle_gain(realized) - task.gain(w, realized))}
+    if scoring.incidents:
+        out["attended"] = _rounded((realized * (np.asarray(w) > 1e-9)).sum(-1))
+    return out
+
+
+def _rounded(values: np.ndarray) -> list[float]:
+    return [float(f"{v:.7g}") for v in np.asarray(values, dtype=np.float64)]
 
 
 def _baselines_first(row: dict[str, Any]) -> int:
@@ -354,9 +376,33 @@ def _rows(job: DecisionJob, protocol: DecisionProtocol, split, scoring: _Scoring
     solved |= {"rmse": error, "params": params, **timing}
     if job.mode is not None:
         return [solved]
+    if protocol.incidents and not protocol.truth_rate:
+        solved["noise_floor"] = poisson_floor(task, demand, seed)
     rule = _score("historical_average rule", "rule", None, task, scoring,
                   proportional(demand, task.budget, task.units), demand)
     return [rule | {"rmse": None, "params": params, **timing}, solved]
+
+
+FLOOR_DRAWS = 20
+
+
+def poisson_floor(task: DecisionTask, mean: np.ndarray, seed: int,
+                  draws: int = FLOOR_DRAWS) -> dict[str, Any]:
+    """How much regret counting noise alone leaves: the normalized regret the allocation
+    solved from ``mean`` would have against the hindsight oracle if each zone's count were
+    Poisson with that mean (``draws`` simulated test periods; mean and standard deviation).
+
+    With real counts the true mean is unknown, so this is a yardstick, not a bound: it says
+    how much of a row's regret a forecast as informative as ``mean`` cannot remove."""
+    rng = np.random.default_rng(seed)
+    w = task.decide(mean)
+    values = []
+    for _ in range(draws):
+        counts = rng.poisson(np.clip(mean, 0.0, None)).astype(np.float64)
+        best = task.oracle_gain(counts)
+        values.append(float((best - task.gain(w, counts)).sum() / max(np.abs(best).sum(), 1e-12)))
+    return {"normalized_regret": float(np.mean(values)), "sd": float(np.std(values)),
+            "draws": draws}
 
 
 def _timing(model: Any, fit_seconds: float) -> dict[str, Any]:

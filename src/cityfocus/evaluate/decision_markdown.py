@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cityfocus.evaluate.decision_targets import check_targets, epoch_seconds
+from cityfocus.evaluate.decision_targets import LEVEL, RESAMPLES, check_targets, epoch_seconds
 from cityfocus.evaluate.manifest import at_commit
 from cityfocus.evaluate.results_markdown import fmt, markdown_table, span
 
@@ -48,7 +48,8 @@ def decision_table(rows: list[dict[str, Any]], incidents: bool,
 
 
 def _target_lines(result: dict[str, Any]) -> list[str]:
-    lines = ["Targets of issue 5, computed from the numbers above:", ""]
+    lines = ["Targets of issue 5, computed from the numbers above (judged on the point figures; "
+             f"[a, b] is the {LEVEL:.0%} interval of a ratio, as above):", ""]
     for check in check_targets(result):
         if check["met"] is None:
             verdict = "not judged (rows not run)"
@@ -61,6 +62,10 @@ def _target_lines(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _bracket(interval: list[float] | tuple[float, float] | None) -> str:
+    return "" if interval is None else f" [{interval[0]:.3f}, {interval[1]:.3f}]"
+
+
 def _case_text(case: dict[str, Any]) -> str:
     where = ", ".join(str(case[k]) for k in ("target", "model", "mode", "best") if k in case)
     if "hit_rate" in case:
@@ -68,13 +73,68 @@ def _case_text(case: dict[str, Any]) -> str:
         tail = f", oracle {oracle:.4f}" if oracle is not None else ""
         ratio = "—" if case["ratio"] is None else f"×{case['ratio']:.3f}"
         return (f"{where} {case['hit_rate']:.4f} vs rule {case['rule_hit_rate']:.4f} "
-                f"({ratio}{tail})")
+                f"({ratio}{_bracket(case.get('interval'))}{tail})")
     if "ratio" in case and case["ratio"] is not None:
-        return f"{where} ×{case['ratio']:.3f}"
+        return f"{where} ×{case['ratio']:.3f}{_bracket(case.get('interval'))}"
     if "rivals" in case:
-        rivals = ", ".join(f"{k} {v:.4f}" for k, v in case["rivals"].items())
+        intervals = case.get("intervals", {})
+        rivals = ", ".join(f"{k} {v:.4f} (×{case['value'] / v:.3f}{_bracket(intervals.get(k))})"
+                           if v else f"{k} {v:.4f}" for k, v in case["rivals"].items())
         return f"{where} {case['value']:.4f} vs {rivals}"
     return where
+
+
+def _floor_lines(target: dict[str, Any]) -> list[str]:
+    row = next((r for r in target["rows"] if "noise_floor" in r), None)
+    if row is None:
+        return []
+    floor = row["noise_floor"]
+    return [f"Counting noise alone: if every count were Poisson with the historical-average "
+            f"forecast as its mean, the `{row['name']}` allocation would have normalized regret "
+            f"{floor['normalized_regret']:.4f} ± {floor['sd']:.4f} ({floor['draws']} simulated "
+            f"test periods), against {row['metrics']['normalized_regret']:.4f} measured. Only "
+            "regret above such a floor can be removed by a forecast as informative as the "
+            "historical average; going far below it needs a forecast that knows much more.", ""]
+
+
+def _interval_lines(result: dict[str, Any]) -> list[str]:
+    """Decide vs forecast per target and model, with the bootstrap interval, and how many
+    of all the paired comparisons this test set can tell apart."""
+    checks = {c["key"]: c for c in check_targets(result)}
+    cases = checks["decide_beats_forecast"]["cases"]
+    if not any(c.get("interval") for c in cases):
+        return []
+    block = result["protocol"]["block"]
+    lines = [f"Paired comparisons: [a, b] is the {LEVEL:.0%} percentile interval of the ratio of "
+             "two rows' regrets summed over the test decisions, from a moving-block bootstrap "
+             f"({RESAMPLES} resamples of runs of {block} consecutive decisions, the same runs "
+             "for both rows). An interval that holds 1 means the test set cannot tell the "
+             "rows apart.", ""]
+    rows = [[c["target"], c["model"], f"{c['forecast']:.4f}", f"{c['decide']:.4f}",
+             "—" if c["ratio"] is None else f"×{c['ratio']:.3f}",
+             _bracket(c["interval"]).strip() or "—", _side(c["interval"])] for c in cases]
+    lines += markdown_table(["target", "model", "forecast", "decide", "decide / forecast",
+                             f"{LEVEL:.0%} interval", "verdict"], rows) + [""]
+    pairs = [(f"{c['mode']} / {rival}", c["intervals"].get(rival))
+             for c in checks["beat_imitate_and_rule"]["cases"] for rival in c["rivals"]]
+    if pairs:
+        counts = {side: sum(_side(i) == side for _, i in pairs)
+                  for side in ("lower", "higher", "cannot tell")}
+        lines += [f"Forecast and decide against imitate and the historical-average rule "
+                  f"({len(pairs)} ratios): {counts['lower']} lower, {counts['higher']} higher, "
+                  f"{counts['cannot tell']} cannot tell at {LEVEL:.0%}.", ""]
+    return lines
+
+
+def _side(interval: list[float] | tuple[float, float] | None) -> str:
+    """Where an interval of a ratio lies against 1."""
+    if interval is None:
+        return "—"
+    if interval[1] < 1:
+        return "lower"
+    if interval[0] > 1:
+        return "higher"
+    return "cannot tell"
 
 
 def _epoch_line(result: dict[str, Any]) -> list[str]:
@@ -121,11 +181,12 @@ def decision_section_markdown(result: dict[str, Any]) -> str:
             lines += [f"**Target `{target['target']}`** ({target['n_decisions']} decisions, "
                       f"scored on the {what}):", ""]
         lines += decision_table(target["rows"], protocol["incidents"]) + [""]
+        lines += _floor_lines(target)
         if protocol["truth_rate"]:
             lines += ["Same allocations scored on the realized counts:", ""]
             lines += decision_table(target["rows"], protocol["incidents"],
                                     "metrics_on_counts") + [""]
-    lines += _epoch_line(result) + _target_lines(result)
+    lines += _epoch_line(result) + _interval_lines(result) + _target_lines(result)
     if protocol.get("note"):
         lines += ["", protocol["note"]]
     return "\n".join(lines) + "\n"
