@@ -18,6 +18,15 @@ def test_train_then_predict_from_the_checkpoint(tmp_path):
     assert len(rows) == 1 + 24 and all(float(v) >= -1 for r in rows[1:] for v in r[1:])
 
 
+def test_decide_says_what_the_regret_fine_tuning_did(tmp_path):
+    result = run_cli("train", "--model", "seed_mlp", "--mode", "decide", "--epochs", "3",
+                     "--lookback", "12", "--horizon", "2", "--out", str(tmp_path / "d.pt"))
+    assert result.returncode == 0, result.stderr
+    said = " ".join(result.stdout.split())
+    assert "forecast pretraining best epoch" in said
+    assert ("beat the pretrained weights, kept" in said) != ("regret fine-tuning lowered" in said)
+
+
 def test_user_mistakes_are_one_line_exit_2(tmp_path):
     result = run_cli("train", "--model", "nope", "--out", str(tmp_path / "x.pt"))
     assert result.returncode == 2 and "unknown model 'nope'" in result.stderr

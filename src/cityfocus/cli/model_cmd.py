@@ -76,12 +76,28 @@ def train(
         mode=mode, task=task, log_dir=None if log_dir is None else str(log_dir))
     forecaster.fit(split.train, split.val)
     forecaster.save(out)
-    result = forecaster.train_result_
-    score = (f"validation {forecaster.loss.upper()} {result.best_val:.4f}" if mode == "forecast"
-             else f"validation normalised regret {result.best_val:.4f}")
-    Console().print(
-        f"{model} ({mode}) on {dataset.name}: best epoch {result.best_epoch} ({result.stopped}), "
-        f"{score}, {result.seconds:.0f} s. Saved {out}")
+    Console().print(f"{model} ({mode}) on {dataset.name}: {_training_summary(forecaster)}. "
+                    f"Saved {out}")
+
+
+def _training_summary(forecaster) -> str:
+    """What training kept, in words: the best epoch and its validation score; for a decide
+    fit also its forecast pretraining, and whether the regret fine-tuning changed anything."""
+    result, pre = forecaster.train_result_, forecaster.pretrain_result_
+    if forecaster.mode == "forecast":
+        score = f"validation {forecaster.loss.upper()} {result.best_val:.4f}"
+    else:
+        score = f"validation normalised regret {result.best_val:.4f}"
+    if pre is None:
+        return f"best epoch {result.best_epoch} ({result.stopped}), {score}, {result.seconds:.0f} s"
+    if result.best_epoch == 0:
+        finetune = f"no regret fine-tuning epoch beat the pretrained weights, kept ({score})"
+    else:
+        finetune = (f"regret fine-tuning lowered the validation normalised regret from "
+                    f"{result.history[0]['val']:.4f} to {result.best_val:.4f} (epoch "
+                    f"{result.best_epoch}, {result.stopped})")
+    return (f"forecast pretraining best epoch {pre.best_epoch} ({pre.stopped}); {finetune}; "
+            f"{pre.seconds + result.seconds:.0f} s")
 
 
 @app.command("predict")
