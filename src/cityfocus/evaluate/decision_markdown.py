@@ -109,7 +109,7 @@ def _interval_lines(result: dict[str, Any]) -> list[str]:
              "two rows' regrets summed over the test decisions, from a moving-block bootstrap "
              f"({RESAMPLES} resamples of runs of {block} consecutive decisions, the same runs "
              "for both rows). An interval that holds 1 means the test set cannot tell the "
-             "rows apart.", ""]
+             "rows apart; \"same regrets\": equal regret in every decision.", ""]
     rows = [[c["target"], c["model"], f"{c['forecast']:.4f}", f"{c['decide']:.4f}",
              "—" if c["ratio"] is None else f"×{c['ratio']:.3f}",
              _bracket(c["interval"]).strip() or "—", _side(c["interval"])] for c in cases]
@@ -130,6 +130,8 @@ def _side(interval: list[float] | tuple[float, float] | None) -> str:
     """Where an interval of a ratio lies against 1."""
     if interval is None:
         return "—"
+    if interval[0] == interval[1] == 1:
+        return "same regrets"
     if interval[1] < 1:
         return "lower"
     if interval[0] > 1:
