@@ -177,6 +177,7 @@ class _Scoring:
     counts: np.ndarray  # [S, N]: realized counts summed over the horizon
     truth_rate: bool
     incidents: bool
+    best: np.ndarray  # [S]: the hindsight oracle's gain on ``realized``
     rows: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -309,7 +310,8 @@ def _scoring(protocol: DecisionProtocol, split, rate: np.ndarray | None) -> _Sco
             raise CityfocusError(f"{protocol.dataset} has no planted rate to score against")
         steps = windows.starts[:, None] + windows.lookback + np.arange(windows.horizon)
         realized = rate[steps].sum(1).astype(np.float64)
-    return _Scoring(windows, realized, counts, protocol.truth_rate, protocol.incidents)
+    return _Scoring(windows, realized, counts, protocol.truth_rate, protocol.incidents,
+                    protocol.task.oracle_gain(realized))
 
 
 def _score(name: str, kind: str, mode: str | None, task: DecisionTask, scoring: _Scoring,
@@ -326,7 +328,7 @@ def _per_decision(task: DecisionTask, scoring: _Scoring, w: np.ndarray) -> dict[
     """Each decision's regret (and, for incident data, the demand that fell in attended
     zones): what the paired bootstrap of ``decision_targets`` resamples."""
     realized = scoring.realized
-    out = {"regret": _rounded(task.oracle_gain(realized) - task.gain(w, realized))}
+    out = {"regret": _rounded(scoring.best - task.gain(w, realized))}
     if scoring.incidents:
         out["attended"] = _rounded((realized * (np.asarray(w) > 1e-9)).sum(-1))
     return out
@@ -396,11 +398,8 @@ def poisson_floor(task: DecisionTask, mean: np.ndarray, seed: int,
     how much of a row's regret a forecast as informative as ``mean`` cannot remove."""
     rng = np.random.default_rng(seed)
     w = task.decide(mean)
-    values = []
-    for _ in range(draws):
-        counts = rng.poisson(np.clip(mean, 0.0, None)).astype(np.float64)
-        best = task.oracle_gain(counts)
-        values.append(float((best - task.gain(w, counts)).sum() / max(np.abs(best).sum(), 1e-12)))
+    values = [decision_metrics(task, w, rng.poisson(np.clip(mean, 0.0, None)))
+              ["normalized_regret"] for _ in range(draws)]
     return {"normalized_regret": float(np.mean(values)), "sd": float(np.std(values)),
             "draws": draws}
 

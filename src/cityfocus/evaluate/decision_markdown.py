@@ -115,13 +115,13 @@ def _interval_lines(result: dict[str, Any]) -> list[str]:
              _bracket(c["interval"]).strip() or "—", _side(c["interval"])] for c in cases]
     lines += markdown_table(["target", "model", "forecast", "decide", "decide / forecast",
                              f"{LEVEL:.0%} interval", "verdict"], rows) + [""]
-    pairs = [(f"{c['mode']} / {rival}", c["intervals"].get(rival))
-             for c in checks["beat_imitate_and_rule"]["cases"] for rival in c["rivals"]]
-    if pairs:
-        counts = {side: sum(_side(i) == side for _, i in pairs)
+    intervals = [i for c in checks["beat_imitate_and_rule"]["cases"]
+                 for i in c["intervals"].values()]
+    if intervals:
+        counts = {side: sum(_side(i) == side for i in intervals)
                   for side in ("lower", "higher", "cannot tell")}
         lines += [f"Forecast and decide against imitate and the historical-average rule "
-                  f"({len(pairs)} ratios): {counts['lower']} lower, {counts['higher']} higher, "
+                  f"({len(intervals)} ratios): {counts['lower']} lower, {counts['higher']} higher, "
                   f"{counts['cannot tell']} cannot tell at {LEVEL:.0%}.", ""]
     return lines
 
