@@ -107,7 +107,9 @@ def markdown(result: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="beijing_air_prsa")
+    single = [name for name, p in DECISION_PROTOCOLS.items() if not p.targets]
+    parser.add_argument("--data", default="beijing_air_prsa", choices=single,
+                        help="a decision benchmark with one scored target")
     parser.add_argument("--models", default="lstm,st_transformer")
     parser.add_argument("--factor", type=float, default=2.0)
     parser.add_argument("--decide-json", default=None,

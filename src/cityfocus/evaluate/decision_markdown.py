@@ -47,10 +47,10 @@ def decision_table(rows: list[dict[str, Any]], incidents: bool,
     return markdown_table(header, lines)
 
 
-def _target_lines(result: dict[str, Any]) -> list[str]:
+def _target_lines(checks: list[dict[str, Any]]) -> list[str]:
     lines = ["Targets of issue 5, computed from the numbers above (judged on the point figures; "
              f"[a, b] is the {LEVEL:.0%} interval of a ratio, as above):", ""]
-    for check in check_targets(result):
+    for check in checks:
         if check["met"] is None:
             verdict = "not judged (rows not run)"
         else:
@@ -97,10 +97,10 @@ def _floor_lines(target: dict[str, Any]) -> list[str]:
             "historical average; going far below it needs a forecast that knows much more.", ""]
 
 
-def _interval_lines(result: dict[str, Any]) -> list[str]:
+def _interval_lines(result: dict[str, Any], checks: list[dict[str, Any]]) -> list[str]:
     """Decide vs forecast per target and model, with the bootstrap interval, and how many
     of all the paired comparisons this test set can tell apart."""
-    checks = {c["key"]: c for c in check_targets(result)}
+    checks = {c["key"]: c for c in checks}
     cases = checks["decide_beats_forecast"]["cases"]
     if not any(c.get("interval") for c in cases):
         return []
@@ -188,7 +188,8 @@ def decision_section_markdown(result: dict[str, Any]) -> str:
             lines += ["Same allocations scored on the realized counts:", ""]
             lines += decision_table(target["rows"], protocol["incidents"],
                                     "metrics_on_counts") + [""]
-    lines += _epoch_line(result) + _interval_lines(result) + _target_lines(result)
+    checks = check_targets(result)  # the bootstrap intervals, computed once
+    lines += _epoch_line(result) + _interval_lines(result, checks) + _target_lines(checks)
     if protocol.get("note"):
         lines += ["", protocol["note"]]
     return "\n".join(lines) + "\n"
