@@ -272,10 +272,9 @@ def main() -> None:
 
     torch.set_num_threads(1)  # the machine's two cores are shared
     if args.tune:
-        from cityfocus.atomic import atomic_path
+        from cityfocus.outputs import atomic_file
 
-        with atomic_path(args.json) as tmp:
-            tmp.write_text(json.dumps(tune(), indent=1))
+        atomic_file(args.json).write(json.dumps(tune(), indent=1))
         return
     result = run(args.epochs)
     result["environment"]["torch_threads"] = torch.get_num_threads()
@@ -286,10 +285,9 @@ def main() -> None:
         plot_regret([{**r, "config": {**r["config"], "policy": r["label"]}} for r in runs],
                     path, title=group)
         pngs.append(str(path))
-    from cityfocus.atomic import atomic_path
+    from cityfocus.outputs import atomic_file
 
-    with atomic_path(args.json) as tmp:
-        tmp.write_text(json.dumps(result, indent=1))
+    atomic_file(args.json).write(json.dumps(result, indent=1))
     if not args.no_results:
         tuning_path = args.json.with_name("replay_tuning.json")
         tuning = json.loads(tuning_path.read_text()) if tuning_path.exists() else None

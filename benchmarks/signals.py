@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cityfocus.atomic import atomic_path
 from cityfocus.evaluate.results_markdown import write_section
+from cityfocus.outputs import atomic_file
 from cityfocus.signals.report import DEFINITIONS, build_result, summary_table
 from cityfocus.signals.runner import CONTROLLERS, run_many
 
@@ -122,8 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     text = section(result)
     print(text)
     if args.json:
-        with atomic_path(args.json) as out:
-            out.write_text(json.dumps(result, indent=1))
+        atomic_file(args.json).write(json.dumps(result, indent=1))
     if not args.no_results:
         write_section(args.results, "signals", text)
     return 0

@@ -35,7 +35,7 @@ def quick_run(tmp_path_factory):
     assert first.returncode == 0, first.stderr
     first_text, report = results.read_text(), json.loads(out.read_text())
     second = run_cli("benchmark", "decide", "--data", "synthetic", "--json", str(out),
-                     "--quick", "--models", "", "--results", str(results))
+                     "--quick", "--models", "", "--results", str(results), "--force")
     assert second.returncode == 0, second.stderr
     return report, first_text, results.read_text(), keep
 

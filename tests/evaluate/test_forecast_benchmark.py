@@ -93,8 +93,8 @@ def test_cli_quick_run_writes_json_and_replaces_only_its_section(tmp_path):
     out = tmp_path / "synthetic.json"
     args = ("benchmark", "forecast", "--data", "synthetic", "--json", str(out), "--quick",
             "--models", BASELINES, "--results", str(results))
-    for _ in range(2):
-        result = run_cli(*args)
+    for again in ((), ("--force",)):
+        result = run_cli(*args, *again)
         assert result.returncode == 0, result.stderr
     text = results.read_text()
     assert "STALE" not in text

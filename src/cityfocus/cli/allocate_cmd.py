@@ -14,9 +14,9 @@ from rich.table import Table
 
 from cityfocus.allocate import Allocation, AllocationProblem, solve
 from cityfocus.allocate.utilities import FAMILIES
-from cityfocus.atomic import atomic_path
-from cityfocus.cli.app import app
+from cityfocus.cli.app import app, force_option, inputs_of
 from cityfocus.errors import CityfocusError, DataError
+from cityfocus.outputs import OutputFile
 
 
 def read_demand_file(path: Path) -> tuple[list[str], np.ndarray]:
@@ -91,7 +91,7 @@ def demand_from_dataset(name_or_path: str) -> tuple[list[str], np.ndarray, str]:
 
 
 def write_allocation(
-    path: Path, zones: list[str], demand: np.ndarray, alloc: Allocation, budget: float
+    out: OutputFile, zones: list[str], demand: np.ndarray, alloc: Allocation, budget: float
 ) -> None:
     """CSV (zone, demand, share|units, marginal) or JSON (the same plus the totals)."""
     col = "units" if alloc.units else "share"
@@ -99,10 +99,8 @@ def write_allocation(
         {"zone": z, "demand": float(d), col: float(w), "marginal": float(m)}
         for z, d, w, m in zip(zones, demand, alloc.w, alloc.marginal, strict=True)
     ]
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".json"):
-        raise CityfocusError(f"--out {path}: use a .csv or .json file name")
-    with atomic_path(path) as tmp:
+    suffix = out.path.suffix.lower()
+    with out.build() as tmp:
         if suffix == ".csv":
             with tmp.open("w", newline="") as fh:
                 writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
@@ -145,10 +143,13 @@ def allocate_command(
     upper: float = typer.Option(math.inf, "--upper", help="Upper bound for every zone."),
     out: Path = typer.Option(None, "--out", help="Write the allocation to FILE.csv or FILE.json."),
     rows: int = typer.Option(30, "--rows", min=0, help="Zones to print (largest shares first)."),
+    force: bool = force_option(),
 ) -> None:
     """Allocate a budget across zones exactly; print zone, demand, share and marginal value."""
     if (demand_file is None) == (data is None):
         raise CityfocusError("give exactly one of --demand FILE or --data NAME_OR_PATH")
+    out_file = None if out is None else OutputFile(
+        out, force=force, inputs=inputs_of(demand_file, data), suffixes=(".csv", ".json"))
     note = ""
     if demand_file is not None:
         zones, demand = read_demand_file(demand_file)
@@ -169,8 +170,8 @@ def allocate_command(
     if note:
         console.print(note, highlight=False)
     _print_table(console, zones, demand, alloc, budget, rows)
-    if out is not None:
-        write_allocation(out, zones, demand, alloc, budget)
+    if out_file is not None:
+        write_allocation(out_file, zones, demand, alloc, budget)
         console.print(f"wrote {out}", highlight=False)
 
 

@@ -1,8 +1,10 @@
-"""The typer application and the rule that user mistakes end in one line and exit code 2."""
+"""The typer application, the options every writing verb shares, and the rule that user
+mistakes end in one line and exit code 2."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -16,6 +18,48 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 err_console = Console(stderr=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from cityfocus import __version__
+
+        print(f"cityfocus {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Decide where a city spends its limited attention."""
+
+
+def force_option() -> bool:
+    """The ``--force`` option of a verb that writes (see cityfocus.outputs)."""
+    return typer.Option(False, "--force", help="Replace an earlier cityfocus output at the "
+                        "output path (never a file cityfocus did not write).")
+
+
+def inputs_of(*sources: str | Path | None) -> list[Path]:
+    """The paths among a command's inputs (dataset names and unset options are skipped; a
+    built-in dataset name counts as its folder), for the output checks."""
+    from cityfocus.data.readers import DATASETS, data_dir
+
+    paths = []
+    for source in sources:
+        if source is None:
+            continue
+        if isinstance(source, str) and source in DATASETS:
+            if source != "synthetic":
+                try:
+                    paths.append(data_dir() / source)
+                except CityfocusError:
+                    pass  # the load reports the missing data directory
+            continue
+        paths.append(Path(source))
+    return paths
 
 
 def main() -> None:

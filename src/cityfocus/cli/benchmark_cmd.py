@@ -12,8 +12,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from cityfocus.cli.app import app
+from cityfocus.cli.app import app, force_option
 from cityfocus.errors import CityfocusError
+from cityfocus.outputs import OutputFile
 
 benchmark_app = typer.Typer(help="Reproducible benchmarks; results go to benchmarks/RESULTS.md.",
                             no_args_is_help=True)
@@ -46,17 +47,19 @@ def forecast(
     seed: int = typer.Option(0, help="Seed set before every fit."),
     results: Path | None = typer.Option(None, help=f"Markdown results file (default "
                                         f"{DEFAULT_RESULTS}; none for --quick)."),
+    force: bool = force_option(),
 ) -> None:
     """Train and score every model on DATA with its standard protocol; write JSON + Markdown."""
     from cityfocus.evaluate.forecast_benchmark import plan, run_forecast_benchmark
     from cityfocus.evaluate.results_markdown import section_markdown
 
+    json_file = OutputFile(json_path, option="--json", force=force, suffixes=(".json",))
     chosen = _names(models, "--models", "model")
     jobs = plan(data, chosen)  # checks dataset and model names before any work
     command = _command(data, json_path, models, quick, seed, results)
     result = _with_progress(data, len(jobs), lambda advance: run_forecast_benchmark(
         data, models=chosen, quick=quick, seed=seed, command=command, progress=advance))
-    _write(result, json_path, f"forecast:{data}", section_markdown(result),
+    _write(result, json_file, f"forecast:{data}", section_markdown(result),
            results if results is not None else (None if quick else DEFAULT_RESULTS))
 
 
@@ -76,12 +79,14 @@ def decide(
                                        "avoids oversubscription on a shared machine)."),
     results: Path | None = typer.Option(None, help=f"Markdown results file (default "
                                         f"{DEFAULT_RESULTS}; none for --quick)."),
+    force: bool = force_option(),
 ) -> None:
     """Allocate with baselines and every model x training mode on DATA; score the decisions
     (regret, hit rate, ...); write JSON + Markdown."""
     from cityfocus.evaluate.decision_benchmark import plan, run_decision_benchmark
     from cityfocus.evaluate.decision_markdown import decision_section_markdown
 
+    json_file = OutputFile(json_path, option="--json", force=force, suffixes=(".json",))
     chosen = [] if models is not None and not models.strip() else _names(models, "--models",
                                                                           "model")
     picked = _names(modes, "--modes", "mode")
@@ -92,7 +97,7 @@ def decide(
     result = _with_progress(data, len(jobs), lambda advance: run_decision_benchmark(
         data, models=chosen, modes=picked, quick=quick, seed=seed, threads=threads,
         command=command, progress=advance))
-    _write(result, json_path, f"decide:{data}", decision_section_markdown(result),
+    _write(result, json_file, f"decide:{data}", decision_section_markdown(result),
            results if results is not None else (None if quick else DEFAULT_RESULTS))
 
 
@@ -124,16 +129,16 @@ def _with_progress(data: str, total: int, run: Callable[[Callable[[Any], None]],
     return result
 
 
-def _write(result: dict, json_path: Path, key: str, markdown: str,
+def _write(result: dict, json_file: OutputFile, key: str, markdown: str,
            results_path: Path | None) -> None:
     """Write the JSON, the RESULTS.md section (if a path), and print the section."""
     from cityfocus.evaluate.forecast_benchmark import write_json
     from cityfocus.evaluate.results_markdown import write_section
 
     console = Console()
-    write_json(result, json_path)
+    json_file.write(lambda tmp: write_json(result, tmp))
     if results_path is not None:
         write_section(results_path, key, markdown)
     console.print(markdown, markup=False, highlight=False, soft_wrap=True)
     where = f" and {results_path}" if results_path is not None else ""
-    console.print(f"wrote {json_path}{where}", markup=False, highlight=False)
+    console.print(f"wrote {json_file.shown}{where}", markup=False, highlight=False)

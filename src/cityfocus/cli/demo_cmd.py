@@ -20,12 +20,12 @@ from rich.table import Table
 
 from cityfocus.allocate import AllocationProblem, solve
 from cityfocus.allocate.rules import proportional
-from cityfocus.atomic import atomic_path
-from cityfocus.cli.app import app
+from cityfocus.cli.app import app, force_option
 from cityfocus.data.split import chronological_split
 from cityfocus.data.synthetic import synthetic_city
 from cityfocus.data.windows import steps_per_day
 from cityfocus.models.baselines import HistoricalAverage
+from cityfocus.outputs import OutputDir
 
 
 def why(rank: int, n: int, demand: float, city: float, peak: pd.Timestamp, units: int,
@@ -43,9 +43,11 @@ def demo(
     alpha: float = typer.Option(0.5, min=1e-6, help="Detection rate per unit (coverage law)."),
     seed: int = typer.Option(0, help="Seed of the synthetic city."),
     top: int = typer.Option(10, min=1, help="Zones shown in the table."),
-    out: Path = typer.Option(Path("cityfocus-demo"), help="Directory for the report."),
+    out: Path = typer.Option(Path("cityfocus-demo"), help="New folder for the report."),
+    force: bool = force_option(),
 ) -> None:
     """Run the whole chain on the embedded synthetic city and write a report."""
+    report = OutputDir(out, force=force)
     console = Console()
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("synthetic city", total=4)
@@ -107,11 +109,9 @@ def demo(
         "shadow_price": float(plan.shadow_price),
         "command": f"cityfocus demo --units {units} --alpha {alpha} --seed {seed}",
     }
-    with atomic_path(out) as tmp:
-        tmp.mkdir()
-        pd.DataFrame(rows).to_csv(tmp / "allocation.csv", index=False)
-        (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-        (tmp / "report.md").write_text(_report_markdown(summary, rows))
+    report.write({"allocation.csv": pd.DataFrame(rows).to_csv(index=False),
+                  "summary.json": json.dumps(summary, indent=2) + "\n",
+                  "report.md": _report_markdown(summary, rows)})
     console.print(
         f"On the planted truth the plan intercepts {intercepted['engine']:.1f} expected "
         f"incidents, the proportional rule {intercepted['proportional']:.1f} ({gain:+.1%}). "

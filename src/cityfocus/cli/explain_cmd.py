@@ -12,10 +12,10 @@ from rich.console import Console
 
 from cityfocus.allocate import AllocationProblem, solve
 from cityfocus.allocate.utilities import FAMILIES
-from cityfocus.atomic import atomic_path
-from cityfocus.cli.app import app
+from cityfocus.cli.app import app, force_option, inputs_of
 from cityfocus.cli.model_cmd import step_of
 from cityfocus.errors import CityfocusError
+from cityfocus.outputs import OutputDir
 
 
 @app.command("explain")
@@ -29,6 +29,7 @@ def explain(
     units: bool = typer.Option(True, "--units/--no-units", help="Whole units or shares."),
     alpha: float = typer.Option(None, help="Effectiveness (coverage, log, variance)."),
     drivers: int = typer.Option(2, min=1, help="Driver zones named per zone."),
+    force: bool = force_option(),
 ) -> None:
     """Explain the allocation the model's forecast leads to: an HTML report and PNG figures."""
     from cityfocus.data.readers import load_dataset
@@ -37,6 +38,7 @@ def explain(
     from cityfocus.explain.report import report_html
     from cityfocus.models.registry import load_forecaster
 
+    report = OutputDir(out, force=force, inputs=inputs_of(model, data))
     forecaster = load_forecaster(model)
     dataset = load_dataset(data)
     step = step_of(dataset, at)
@@ -65,13 +67,9 @@ def explain(
     summary = {**details, "budget": budget, "units": units, "family": family,
                "shadow_price": expl.view.price, "objective": float(allocation.objective),
                "horizon": expl.horizon, "files": ["report.html", "zones.csv", *figures]}
-    with atomic_path(out) as tmp:
-        tmp.mkdir()
-        (tmp / "report.html").write_text(page, encoding="utf-8")
-        for name, png in figures.items():
-            (tmp / name).write_bytes(png)
-        pd.DataFrame([z.to_row() for z in expl.zones]).to_csv(tmp / "zones.csv", index=False)
-        (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    zones_csv = pd.DataFrame([z.to_row() for z in expl.zones]).to_csv(index=False)
+    report.write({"report.html": page, **figures, "zones.csv": zones_csv,
+                  "summary.json": json.dumps(summary, indent=2) + "\n"})
     console = Console()
     for zone in [z for z in expl.zones if z.w > 0][:5]:
         console.print(f"- {zone.text}", highlight=False)

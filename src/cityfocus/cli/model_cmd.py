@@ -10,11 +10,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cityfocus.atomic import atomic_path
-from cityfocus.cli.app import app
+from cityfocus.cli.app import app, force_option, inputs_of
 from cityfocus.data.citydata import CityData
 from cityfocus.data.split import chronological_split
 from cityfocus.errors import CityfocusError, DataError
+from cityfocus.outputs import OutputFile
 
 TRAINABLE = "seed_mlp, lstm or st_transformer"
 
@@ -56,6 +56,7 @@ def train(
     alpha: float = typer.Option(0.5, help="Family parameter alpha (imitate/decide)."),
     log_dir: Path = typer.Option(None, help="Write TensorBoard events here."),
     out: Path = typer.Option(Path("model.pt"), help="Checkpoint to write."),
+    force: bool = force_option(),
 ) -> None:
     """Train a model on the training part, early-stop on validation, save a checkpoint.
 
@@ -67,6 +68,7 @@ def train(
 
     if model not in NEURAL:
         raise CityfocusError(f"unknown model {model!r}; trainable models: {', '.join(NEURAL)}")
+    checkpoint = OutputFile(out, force=force, inputs=inputs_of(data), suffixes=(".pt",))
     dataset = load_dataset(data)
     split = chronological_split(dataset, train=train_share, val=val_share)
     task = None if mode == "forecast" else {
@@ -75,7 +77,7 @@ def train(
         model, lookback, horizon, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
         mode=mode, task=task, log_dir=None if log_dir is None else str(log_dir))
     forecaster.fit(split.train, split.val)
-    forecaster.save(out)
+    checkpoint.write(forecaster.save)
     Console().print(f"{model} ({mode}) on {dataset.name}: {_training_summary(forecaster)}. "
                     f"Saved {out}")
 
@@ -107,11 +109,14 @@ def predict(
     at: str = typer.Option(None, help="First step to forecast (default: after the data)."),
     top: int = typer.Option(10, min=1, help="Zones shown."),
     out: Path = typer.Option(None, help="Write the forecast as CSV (zone x step)."),
+    force: bool = force_option(),
 ) -> None:
     """Forecast the next H steps of every zone from a saved model."""
     from cityfocus.data.readers import load_dataset
     from cityfocus.models.registry import load_forecaster
 
+    csv_file = None if out is None else OutputFile(
+        out, force=force, inputs=inputs_of(model, data), suffixes=(".csv",))
     forecaster = load_forecaster(model)
     dataset = load_dataset(data)
     forecast = forecaster.predict(dataset, at=step_of(dataset, at))
@@ -125,6 +130,5 @@ def predict(
     for i in order:
         table.add_row(frame.index[i], *(f"{v:.3g}" for v in frame.iloc[i]))
     Console().print(table)
-    if out is not None:
-        with atomic_path(out) as tmp:
-            frame.to_csv(tmp)
+    if csv_file is not None:
+        csv_file.write(frame.to_csv())

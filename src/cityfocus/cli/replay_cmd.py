@@ -9,8 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cityfocus.atomic import atomic_path
-from cityfocus.cli.app import app
+from cityfocus.cli.app import app, force_option, inputs_of
+from cityfocus.outputs import OutputFile
 
 
 @app.command("replay")
@@ -39,12 +39,21 @@ def replay(
     state: Path = typer.Option(None, help="Checkpoint each decision here; resume from it."),
     json_out: Path = typer.Option(None, "--json", help="Write the results as JSON."),
     png: Path = typer.Option(None, help="Write cumulative regret over time as PNG."),
+    force: bool = force_option(),
 ) -> None:
     """Replay the last STEPS decisions: allocate, observe, refit from what was observed."""
     from cityfocus.loop import ReplayConfig, load_source, run_replay
+    from cityfocus.loop.checkpoint import check_state_dir
     from cityfocus.loop.figures import plot_regret
     from cityfocus.models.registry import NEURAL
 
+    inputs = inputs_of(data)
+    json_file = None if json_out is None else OutputFile(
+        json_out, option="--json", force=force, inputs=inputs, suffixes=(".json",))
+    png_file = None if png is None else OutputFile(
+        png, option="--png", force=force, inputs=inputs, suffixes=(".png",))
+    if state is not None:
+        check_state_dir(state)
     params = {"lookback": lookback, "epochs": epochs} if model in NEURAL else {}
     base = ReplayConfig(data=data, observe=observe, steps=steps, retrain_every=retrain_every,
                         model=model, model_params=params, train_window=train_window,
@@ -66,8 +75,8 @@ def replay(
                       f"{s['normalized_regret']:.3f}", f"{s['mean_unseen_share']:.1%}",
                       f"{s['retrain_seconds_mean']:.3f}")
     Console().print(table)
-    if json_out is not None:
-        with atomic_path(json_out) as tmp:
-            tmp.write_text(json.dumps({"runs": results}, indent=1))
-    if png is not None:
-        plot_regret(results, png, title=f"{data}, {observe} observation")
+    if json_file is not None:
+        json_file.write(json.dumps({"runs": results}, indent=1))
+    if png_file is not None:
+        png_file.write(lambda tmp: plot_regret(results, tmp, title=f"{data}, {observe} "
+                                               "observation"))

@@ -11,9 +11,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from cityfocus.atomic import atomic_path
-from cityfocus.cli.app import app
-from cityfocus.errors import CityfocusError
+from cityfocus.cli.app import app, force_option
+from cityfocus.outputs import OutputDir, OutputFile
 
 signals_app = typer.Typer(help="Traffic-signal control in Eclipse SUMO.", no_args_is_help=True)
 app.add_typer(signals_app, name="signals")
@@ -41,7 +40,9 @@ def run(
                                      "learns from."),
     workers: int = typer.Option(2, min=1, help="Processes (one simulation each)."),
     json_path: Path = typer.Option(None, "--json", help="Write runs and summary here."),
-    workdir: Path = typer.Option(None, help="Keep networks, routes and trip files here."),
+    workdir: Path = typer.Option(None, help="Keep networks, routes and trip files in this "
+                                 "new folder."),
+    force: bool = force_option(),
 ) -> None:
     """Run controllers on scenarios over seeds; print mean ± std of every metric."""
     from cityfocus.signals.report import build_result, summary_table
@@ -49,8 +50,14 @@ def run(
     from cityfocus.signals.scenarios import prepare
 
     names = parse_controllers(controller)
-    with tempfile.TemporaryDirectory(prefix="cityfocus-signals-") as tmp:
-        base = workdir or Path(tmp)
+    inputs = [Path(s) for s in scenario if s.endswith(".sumocfg")]
+    json_file = None if json_path is None else OutputFile(
+        json_path, option="--json", force=force, inputs=inputs, suffixes=(".json",))
+    keep = None if workdir is None else OutputDir(workdir, option="--workdir", force=force,
+                                                  inputs=inputs)
+    scratch = tempfile.TemporaryDirectory(prefix="cityfocus-signals-")
+    with keep.build() if keep else scratch as tmp:
+        base = Path(tmp)
         for name in scenario:
             prepare(name, 1, base / "check" / "scenario", duration)  # user errors before the pool
         runs = run_many(list(scenario), names, list(range(1, seeds + 1)), base, duration,
@@ -58,8 +65,5 @@ def run(
     command = shlex.join(["cityfocus", "signals", *sys.argv[2:]]) if len(sys.argv) > 2 else ""
     result = build_result(runs, command=command, duration=duration, history_days=history_days)
     Console().print("\n".join(summary_table(result)), highlight=False, soft_wrap=True)
-    if json_path is not None:
-        if json_path.is_dir():
-            raise CityfocusError(f"--json {json_path} is a directory; give a file name")
-        with atomic_path(json_path) as out:
-            out.write_text(json.dumps(result, indent=1))
+    if json_file is not None:
+        json_file.write(json.dumps(result, indent=1))

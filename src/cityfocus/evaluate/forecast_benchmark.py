@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 
-from cityfocus.atomic import atomic_path
 from cityfocus.data.citydata import CityData
 from cityfocus.data.split import Split
 from cityfocus.data.windows import Windows
@@ -40,6 +39,7 @@ from cityfocus.evaluate.protocols import (
     scored_windows,
     with_target,
 )
+from cityfocus.outputs import atomic_file
 from cityfocus.seeding import seed_everything
 
 DEFAULT_SEED = 0
@@ -314,5 +314,4 @@ def jsonable(value: Any) -> Any:
 
 def write_json(result: dict[str, Any], path: str | Path) -> None:
     """Write a benchmark result as strict JSON, atomically."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(jsonable(result), indent=2, ensure_ascii=False) + "\n")
+    atomic_file(path).write(json.dumps(jsonable(result), indent=2, ensure_ascii=False) + "\n")

@@ -11,12 +11,13 @@ import math
 from pathlib import Path
 from typing import Any
 
-from cityfocus.atomic import atomic_path
 from cityfocus.errors import CityfocusError
 from cityfocus.evaluate.manifest import at_commit
+from cityfocus.outputs import update_text
 
 _LABELS = {"mae": "MAE", "rmse": "RMSE", "mape": "MAPE", "accuracy": "Acc", "r2": "R²",
            "explained_variance": "var", "mae_pos": "MAE⁺", "mape_pos": "MAPE⁺"}
+HEADING = "# cityfocus benchmark results"
 _TGCN_COLUMNS = ("rmse", "mae", "accuracy", "r2", "explained_variance", "mape")
 
 
@@ -48,12 +49,12 @@ def replace_section(text: str, key: str, body: str) -> str:
 
 
 def write_section(path: str | Path, key: str, body: str) -> None:
-    """Replace section ``key`` of the Markdown file ``path`` atomically (create it if needed)."""
-    path = Path(path)
-    text = path.read_text() if path.exists() else "# cityfocus benchmark results\n\n"
-    new = replace_section(text, key, body)
-    with atomic_path(path) as tmp:
-        tmp.write_text(new)
+    """Replace section ``key`` of the Markdown file ``path`` atomically (create it if needed).
+
+    An existing file is changed only when it is a cityfocus results file (its heading or a
+    section marker says so); the other sections are kept byte for byte."""
+    update_text(path, lambda text: replace_section(text or f"{HEADING}\n\n", key, body),
+                owns=lambda text: text.startswith(HEADING) or ":start -->" in text)
 
 
 def fmt(value: Any, digits: int = 4) -> str:

@@ -10,15 +10,17 @@ directories start with a dot and are never read.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from cityfocus.atomic import atomic_path
 from cityfocus.errors import CityfocusError
+from cityfocus.outputs import MANIFEST, atomic_file, check_location
 
 LATEST = "LATEST"
 
@@ -29,8 +31,8 @@ def save_step(root: Path, step: int, state: dict[str, Any], store_mask: np.ndarr
     """Write the state after ``step`` completed decisions into ``root``."""
     root.mkdir(parents=True, exist_ok=True)
     name = f"step-{step:06d}"
-    with atomic_path(root / name) as tmp:
-        tmp.mkdir()
+    tmp = Path(tempfile.mkdtemp(prefix=".step-", dir=root))
+    try:
         (tmp / "state.json").write_text(json.dumps(state))
         np.save(tmp / "store_mask.npy", np.packbits(store_mask))
         if hook is not None:
@@ -38,11 +40,30 @@ def save_step(root: Path, step: int, state: dict[str, Any], store_mask: np.ndarr
         policy_dir = tmp / "policy"
         policy_dir.mkdir()
         save_policy(policy_dir)
-    with atomic_path(root / LATEST) as tmp:
-        tmp.write_text(name)
+        if (root / name).exists():  # a step written before a crash, never named in LATEST
+            shutil.rmtree(root / name)
+        os.rename(tmp, root / name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    atomic_file(root / LATEST).write(name)
     for old in root.glob("step-*"):
         if old.name != name:
             shutil.rmtree(old, ignore_errors=True)
+
+
+def check_state_dir(root: Path, option: str = "--state") -> None:
+    """Refuse a state folder that holds anything a replay did not write there (it is
+    created when missing; an existing one is resumed)."""
+    check_location(root, option=option, folder=True)
+    if not root.exists():
+        return
+    if not root.is_dir():
+        raise CityfocusError(f"{option} {root}: is a file; give a folder for the replay state")
+    for entry in root.iterdir():
+        if entry.name in (LATEST, MANIFEST) or entry.name.startswith((".step-", "step-")):
+            continue
+        raise CityfocusError(f"{option} {root}: holds {entry.name}, which a replay did not "
+                             "write; give a new or earlier replay state folder")
 
 
 def load_latest(root: Path, shape: tuple[int, ...]

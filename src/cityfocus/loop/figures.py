@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cityfocus.atomic import atomic_path
+from cityfocus.outputs import atomic_file
 
 
 def plot_regret(results: list[dict[str, Any]], path: str | Path, title: str = "") -> Path:
@@ -27,7 +27,7 @@ def plot_regret(results: list[dict[str, Any]], path: str | Path, title: str = ""
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
-    return Path(path)
+    try:
+        return atomic_file(path).write(lambda tmp: fig.savefig(tmp, format="png", dpi=110))
+    finally:
+        plt.close(fig)

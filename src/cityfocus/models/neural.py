@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 import torch
 
-from cityfocus.atomic import atomic_path
 from cityfocus.data.citydata import CityData
 from cityfocus.data.scaling import StandardScaler, scaler_from_config
 from cityfocus.data.windows import Windows, steps_per_day, time_features
@@ -31,6 +30,7 @@ from cityfocus.learn.decision import DecisionTask
 from cityfocus.learn.modes import build_objective, chunks
 from cityfocus.learn.trainer import TrainConfig, TrainResult, train_network
 from cityfocus.models.forecast import Forecast, forecast_start, forecast_times
+from cityfocus.outputs import atomic_file
 from cityfocus.seeding import seed_everything
 
 CHECKPOINT_FORMAT = "cityfocus-forecaster/1"
@@ -345,9 +345,7 @@ class NeuralForecaster:
                       "best_val_mae": self.train_result_.best_val,
                       "seconds": self.train_result_.seconds},
         }
-        with atomic_path(path) as tmp:
-            torch.save(state, tmp)
-        return Path(path)
+        return atomic_file(path).write(lambda tmp: torch.save(state, tmp))
 
     @classmethod
     def from_checkpoint(cls, state: dict[str, Any], device: str = "auto") -> NeuralForecaster:

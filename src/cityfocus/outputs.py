@@ -1,0 +1,390 @@
+"""The output contract: how cityfocus writes, so that it never loses or changes a user's file.
+
+Every verb that writes goes through :class:`OutputFile` or :class:`OutputDir`:
+
+- a file is written to a temporary file in its own folder and renamed into place, so a
+  failed or interrupted command leaves no half-written file;
+- a folder output is built under a temporary name and renamed into place; an existing folder
+  is accepted only when it is empty, or (with ``force``) when everything in it was written by
+  cityfocus;
+- an existing path is replaced only with ``force`` and only when cityfocus wrote it and
+  nobody changed it since: each folder cityfocus writes in holds ``.cityfocus-manifest.json``,
+  the names and SHA-256 of the files it wrote there;
+- the working directory, a folder above it, an input, or a folder holding an input is never
+  an output;
+- missing parent folders are created; every refusal or operating-system failure is one
+  :class:`~cityfocus.errors.CityfocusError` line naming the option and the path.
+
+Both classes check when they are made (so a command fails before any work) and again when
+they write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from cityfocus.errors import CityfocusError
+
+MANIFEST = ".cityfocus-manifest.json"
+_TEMP_PREFIX = ".cityfocus-tmp-"
+
+
+def sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_manifest(folder: Path) -> dict[str, str]:
+    """``{relative file name: sha256}`` of what cityfocus wrote in ``folder`` (empty if none
+    or unreadable: an unreadable manifest proves nothing, so nothing counts as written)."""
+    try:
+        files = json.loads((folder / MANIFEST).read_text()).get("files", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {}
+
+
+def written_by_cityfocus(path: Path) -> bool:
+    """True when ``path`` is a file its folder's manifest lists with its current content."""
+    recorded = read_manifest(path.parent).get(path.name)
+    return recorded is not None and path.is_file() and sha256(path) == recorded
+
+
+def _write_manifest(folder: Path, files: dict[str, str]) -> None:
+    text = json.dumps({"written_by": "cityfocus", "files": dict(sorted(files.items()))},
+                      indent=1) + "\n"
+    fd, tmp = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=folder)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        _usual_mode(Path(tmp), folder=False)
+        os.replace(tmp, folder / MANIFEST)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _absolute(path: str | Path) -> Path:
+    """``path`` made absolute with ``..`` and symlinked folders resolved, the last part kept
+    as given (a symlink there is the thing we would replace, not its target)."""
+    path = Path(path).expanduser()
+    parent = path.parent.resolve() if str(path.parent) else Path.cwd()
+    name = path.name
+    if name in ("", ".", ".."):  # ".", "..", "/" and the like are folders, resolve fully
+        return path.resolve()
+    return parent / name
+
+
+def _refuse(option: str, path: str | Path, problem: str) -> CityfocusError:
+    return CityfocusError(f"{option} {path}: {problem}")
+
+
+def _check_not_an_input(option: str, shown: str | Path, target: Path, inputs: Iterable[Path],
+                        folder: bool) -> None:
+    cwd = Path.cwd().resolve()
+    if folder and (target == cwd or target in cwd.parents):
+        raise _refuse(option, shown, "is the working directory or a folder above it; "
+                      "give the name of a new folder")
+    for given in inputs:
+        source = Path(given).expanduser().resolve()
+        if target == source:
+            raise _refuse(option, shown, "is an input of this command; write elsewhere")
+        if folder and target in source.parents:
+            raise _refuse(option, shown, f"holds the input {given}; give the name of a new "
+                          "folder")
+
+
+def _check_parent(option: str, shown: str | Path, target: Path) -> None:
+    """Every existing ancestor must be a folder we may write in."""
+    for ancestor in target.parents:
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                raise _refuse(option, shown, f"{ancestor} is a file, not a folder")
+            return
+
+
+def _probe(option: str, shown: str | Path, target: Path) -> None:
+    """Fail now, before any work, when the nearest existing folder of ``target`` refuses a
+    new entry (read-only file system, no permission, a special file system)."""
+    nearest = next(a for a in target.parents if a.exists())
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=_TEMP_PREFIX, dir=nearest))
+    except OSError as err:
+        raise _refuse(option, shown, f"cannot write in {nearest}: {err.strerror}") from None
+
+
+def _os_error(option: str, shown: str | Path, err: OSError) -> CityfocusError:
+    reason = err.strerror or str(err)
+    name = str(err.filename or "")
+    where = "" if not name or name == str(shown) or _TEMP_PREFIX in name else f" ({name})"
+    return _refuse(option, shown, f"cannot write there: {reason}{where}")
+
+
+def _usual_mode(path: Path, folder: bool) -> None:
+    """Give a temporary file or folder the permissions a new one gets (mkstemp and mkdtemp
+    make them private)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    path.chmod((0o777 if folder else 0o666) & ~mask)
+
+
+def _make_parents(option: str, shown: str | Path, target: Path) -> None:
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise _os_error(option, shown, err) from None
+
+
+def check_location(path: str | Path, *, option: str, folder: bool,
+                   inputs: Iterable[str | Path] = ()) -> Path:
+    """Refuse an output location that is an input (or, for a folder, the working directory,
+    a folder above it, or a folder holding an input), or lies under a file; return the
+    absolute path."""
+    target = _absolute(path)
+    _check_not_an_input(option, path, target, [Path(p) for p in inputs], folder=folder)
+    _check_parent(option, path, target)
+    return target
+
+
+class OutputFile:
+    """One file a command writes, checked now and written all-or-nothing later.
+
+    Args:
+        path: where the file goes (parents are created when missing).
+        option: the option that named it, e.g. ``"--out"`` (used in error messages).
+        force: replace an existing file, when cityfocus wrote it and it is unchanged since.
+        inputs: the command's input paths; none of them may be the output.
+        suffixes: accepted file name endings (lower case, e.g. ``(".csv", ".json")``).
+
+    Raises:
+        CityfocusError: the path is a folder, a special file, an input, an existing file
+            without ``force`` or one cityfocus did not write, or has a wrong suffix.
+    """
+
+    def __init__(self, path: str | Path, *, option: str = "--out", force: bool = False,
+                 inputs: Iterable[str | Path] = (), suffixes: tuple[str, ...] = ()) -> None:
+        self.shown, self.option, self.force = path, option, force
+        self.inputs = [Path(p) for p in inputs]
+        self.path = _absolute(path)
+        if suffixes and self.path.suffix.lower() not in suffixes:
+            raise _refuse(option, path, f"give a file name ending in {' or '.join(suffixes)}")
+        self.check()
+        _probe(option, path, self.path)
+
+    def check(self) -> None:
+        """Raise CityfocusError when writing the file now would break the contract."""
+        option, shown, path = self.option, self.shown, self.path
+        if str(shown).endswith(("/", os.sep)) or path.is_dir():
+            raise _refuse(option, shown, "is a folder; give a file name")
+        if path.name == MANIFEST:
+            raise _refuse(option, shown, "is the name of cityfocus's own manifest; choose "
+                          "another name")
+        _check_not_an_input(option, shown, path, self.inputs, folder=False)
+        _check_parent(option, shown, path)
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            raise _refuse(option, shown, "is not a regular file; cityfocus will not replace it")
+        if path.exists():
+            if not self.force:
+                raise _refuse(option, shown, "exists; pass --force to replace it (only a file "
+                              "cityfocus wrote can be replaced)")
+            if not written_by_cityfocus(path):
+                raise _refuse(option, shown, "exists and was not written by cityfocus (or was "
+                              "changed since); cityfocus will not replace it, choose another "
+                              "name")
+
+    @contextmanager
+    def build(self) -> Iterator[Path]:
+        """Yield a temporary path in the same folder; on success it becomes the output."""
+        self.check()
+        _make_parents(self.option, self.shown, self.path)
+        folder = self.path.parent
+        try:
+            tmp_dir = Path(tempfile.mkdtemp(prefix=_TEMP_PREFIX, dir=folder))
+        except OSError as err:
+            raise _os_error(self.option, self.shown, err) from None
+        tmp = tmp_dir / self.path.name
+        try:
+            yield tmp
+            self.check()
+            files = read_manifest(folder)
+            files[self.path.name] = sha256(tmp)
+            os.replace(tmp, self.path)
+            _write_manifest(folder, files)
+        except OSError as err:
+            raise _os_error(self.option, self.shown, err) from None
+        finally:
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+
+    def write(self, content: str | bytes | Callable[[Path], object]) -> Path:
+        """Write text, bytes, or whatever ``content(tmp_path)`` writes; return the path."""
+        with self.build() as tmp:
+            if isinstance(content, str):
+                tmp.write_text(content, encoding="utf-8")
+            elif isinstance(content, bytes):
+                tmp.write_bytes(content)
+            else:
+                content(tmp)
+        return self.path
+
+
+def _foreign_entry(folder: Path) -> Path | None:
+    """The first thing in ``folder`` that its manifest does not vouch for (None: all ours)."""
+    files = read_manifest(folder)
+    for entry in sorted(folder.rglob("*")):
+        relative = entry.relative_to(folder).as_posix()
+        if relative == MANIFEST or (entry.is_dir() and not entry.is_symlink()):
+            continue
+        if entry.is_symlink() or files.get(relative) != sha256(entry):
+            return entry
+    return None
+
+
+class OutputDir:
+    """A folder a command writes, checked now and moved into place whole later.
+
+    Args:
+        path: the folder (created; parents too).
+        option: the option that named it, e.g. ``"--out"``.
+        force: replace an existing folder whose every file cityfocus wrote, unchanged since.
+        inputs: the command's input paths; the folder may not be one of them or hold one.
+
+    Raises:
+        CityfocusError: the path is the working directory or above it, holds an input, is a
+            file, or exists holding anything (without ``force``) or anything cityfocus did not
+            write.
+    """
+
+    def __init__(self, path: str | Path, *, option: str = "--out", force: bool = False,
+                 inputs: Iterable[str | Path] = ()) -> None:
+        self.shown, self.option, self.force = path, option, force
+        self.inputs = [Path(p) for p in inputs]
+        self.path = _absolute(path)
+        self.check()
+        _probe(option, path, self.path)
+
+    def check(self) -> None:
+        """Raise CityfocusError when writing the folder now would break the contract."""
+        option, shown, path = self.option, self.shown, self.path
+        _check_not_an_input(option, shown, path, self.inputs, folder=True)
+        _check_parent(option, shown, path)
+        if path.is_symlink() or (path.exists() and not path.is_dir()):
+            raise _refuse(option, shown, "is a file; give the name of a new folder")
+        if not path.exists() or not any(path.iterdir()):
+            return
+        foreign = _foreign_entry(path)
+        if foreign is not None:
+            raise _refuse(option, shown, f"exists and holds {foreign.relative_to(path)}, which "
+                          "cityfocus did not write (or was changed since); give the name of "
+                          "a new folder")
+        if not self.force:
+            raise _refuse(option, shown, "holds an earlier cityfocus output; pass --force to "
+                          "replace it, or give the name of a new folder")
+
+    @contextmanager
+    def build(self) -> Iterator[Path]:
+        """Yield a temporary folder beside the output; on success it becomes the output, with
+        a manifest of every file in it."""
+        self.check()
+        _make_parents(self.option, self.shown, self.path)
+        try:
+            tmp = Path(tempfile.mkdtemp(prefix=_TEMP_PREFIX, dir=self.path.parent))
+        except OSError as err:
+            raise _os_error(self.option, self.shown, err) from None
+        try:
+            _usual_mode(tmp, folder=True)
+            yield tmp
+            _write_manifest(tmp, {f.relative_to(tmp).as_posix(): sha256(f)
+                                  for f in sorted(tmp.rglob("*")) if f.is_file()})
+            self.check()
+            self._swap(tmp)
+        except OSError as err:
+            raise _os_error(self.option, self.shown, err) from None
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def write(self, files: dict[str, str | bytes]) -> Path:
+        """Write ``{relative name: text or bytes}`` as the folder; return its path."""
+        with self.build() as tmp:
+            for name, content in files.items():
+                target = tmp / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if isinstance(content, str):
+                    target.write_text(content, encoding="utf-8")
+                else:
+                    target.write_bytes(content)
+        return self.path
+
+    def _swap(self, tmp: Path) -> None:
+        """Put ``tmp`` at the output path. An existing (checked) folder is first moved aside;
+        then only the files its manifest lists, unchanged, are removed, then its folders."""
+        if not self.path.exists():
+            os.rename(tmp, self.path)
+            return
+        old = Path(tempfile.mkdtemp(prefix=_TEMP_PREFIX, dir=self.path.parent))
+        os.rmdir(old)
+        os.rename(self.path, old)
+        os.rename(tmp, self.path)
+        listed = read_manifest(old)
+        for entry in sorted(old.rglob("*"), reverse=True):
+            relative = entry.relative_to(old).as_posix()
+            if entry.is_dir() and not entry.is_symlink():
+                if not any(entry.iterdir()):
+                    entry.rmdir()
+            elif relative == MANIFEST or listed.get(relative) == sha256(entry):
+                entry.unlink()
+        if any(old.iterdir()):
+            raise _refuse(self.option, self.shown, f"was written, but files that appeared in "
+                          f"the earlier folder meanwhile were kept in {old}")
+        old.rmdir()
+
+
+def atomic_file(path: str | Path) -> OutputFile:
+    """An :class:`OutputFile` for library code that replaces its own earlier output at
+    ``path`` (checkpoints, benchmark results): ``with atomic_file(p).build() as tmp: ...``."""
+    return OutputFile(path, option="output", force=True)
+
+
+def update_text(path: str | Path, update: Callable[[str], str], *, owns: Callable[[str], bool],
+                option: str = "output") -> Path:
+    """Rewrite a text file cityfocus keeps in parts (a results file of marked sections).
+
+    ``update(old text)`` gives the new text ("" when the file is new); the file is replaced in
+    one rename. An existing file is changed only when ``owns(text)`` says it holds cityfocus's
+    parts; everything outside them is the caller's to keep byte for byte.
+    """
+    target = _absolute(path)
+    _check_parent(option, path, target)
+    if target.is_symlink() or (target.exists() and not target.is_file()):
+        raise _refuse(option, path, "is not a regular file; cityfocus will not replace it")
+    try:
+        old = target.read_text(encoding="utf-8") if target.exists() else ""
+    except (OSError, UnicodeDecodeError) as err:
+        raise _refuse(option, path, f"cannot read it ({err})") from None
+    if target.exists() and not owns(old):
+        raise _refuse(option, path, "was not written by cityfocus; cityfocus will not change "
+                      "it, choose another name")
+    new = update(old)
+    _make_parents(option, path, target)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=target.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(new)
+            _usual_mode(Path(tmp), folder=False)
+            os.replace(tmp, target)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    except OSError as err:
+        raise _os_error(option, path, err) from None
+    return target
