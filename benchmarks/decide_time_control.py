@@ -35,6 +35,7 @@ from cityfocus.evaluate.manifest import git_commit
 from cityfocus.evaluate.protocols import load_benchmark_data
 from cityfocus.evaluate.results_markdown import markdown_table, write_section
 from cityfocus.learn.policy import forecast_demand
+from cityfocus.outputs import atomic_file
 
 
 def refit(dataset: str, model: str, factor: float) -> dict:
@@ -135,7 +136,7 @@ def main() -> None:
               "comparisons": [compare(recorded, r, block) for r in refits],
               "refits": refits}
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(result, indent=1))
+    atomic_file(args.json).write(json.dumps(result, indent=1))
     text = markdown(result)
     write_section(args.results, f"decide_time_control:{args.data}", text)
     print(json.dumps(result["comparisons"], indent=1))

@@ -45,6 +45,7 @@ from cityfocus.explain.faithfulness import (
     without_graph,
 )
 from cityfocus.models.st_transformer import STTransformer
+from cityfocus.outputs import atomic_file
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 MODEL = {"lookback": 12, "horizon": 1, "dim": 32, "heads": 4, "temporal_layers": 2,
@@ -220,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         result["reading"] = ""
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=1, default=int) + "\n")
+    atomic_file(args.json).write(json.dumps(result, indent=1, default=int) + "\n")
     if not args.no_results:
         write_section(RESULTS, "explain", markdown(result))
     print(markdown(result))

@@ -28,6 +28,7 @@ from cityfocus.evaluate.forecast_benchmark import MODEL_PARAMS
 from cityfocus.evaluate.protocols import tgcn_split
 from cityfocus.evaluate.results_markdown import write_section
 from cityfocus.models.registry import load_forecaster, make_forecaster
+from cityfocus.outputs import atomic_file
 
 COMMAND = (".venv/bin/python benchmarks/forecast_latency.py "
            "--json benchmarks/results/forecast_latency.json")
@@ -79,7 +80,7 @@ def main() -> None:
     }
     print(json.dumps(result, indent=2))
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2) + "\n")
+    atomic_file(args.json).write(json.dumps(result, indent=2) + "\n")
     body = "\n".join([
         "### Forecast latency: one new Los-loop window from a saved ST-Transformer",
         "",
