@@ -1,5 +1,7 @@
 import csv
 
+import pytest
+
 from tests.conftest import run_cli
 
 
@@ -14,8 +16,18 @@ def test_train_then_predict_from_the_checkpoint(tmp_path):
                      "--at", "2024-02-20 08:00", "--out", str(out))
     assert result.returncode == 0, result.stderr
     rows = list(csv.reader(out.open()))
-    assert rows[0] == ["zone", "2024-02-20 08:00:00", "2024-02-20 09:00:00"]
+    assert rows[0] == ["zone", "demand", "2024-02-20 08:00:00", "2024-02-20 09:00:00"]
     assert len(rows) == 1 + 24 and all(float(v) >= -1 for r in rows[1:] for v in r[1:])
+    for row in rows[1:]:  # demand: the forecast summed over the horizon, never negative
+        assert float(row[1]) == pytest.approx(max(0.0, float(row[2]) + float(row[3])), 1e-5)
+
+    plan = tmp_path / "plan.csv"  # the forecast file feeds allocate as it is
+    result = run_cli("allocate", "--demand", str(out), "--budget", "5", "--units",
+                     "--out", str(plan))
+    assert result.returncode == 0, result.stderr
+    planned = list(csv.DictReader(plan.open()))
+    assert [r["zone"] for r in planned] == [r[0] for r in rows[1:]]
+    assert sum(float(r["units"]) for r in planned) == 5
 
 
 def test_decide_says_what_the_regret_fine_tuning_did(tmp_path):

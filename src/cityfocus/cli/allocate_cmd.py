@@ -20,50 +20,78 @@ from cityfocus.outputs import OutputFile
 
 
 def read_demand_file(path: Path) -> tuple[list[str], np.ndarray]:
-    """Zone ids and demand from a CSV with columns ``zone,demand`` (header line first) or
-    from one number per line (zones are then numbered from 0).
+    """Zone ids and demand from a CSV with columns ``zone,demand`` (header line first, any
+    letter case, other columns ignored, so ``cityfocus predict --out`` files read as they
+    are) or from one number per line (zones are then numbered from 0).
 
     Raises:
-        DataError: missing file, missing column, or a value that is not a number (with the
-            line number).
+        DataError: missing file, another delimiter, missing column, a zone listed twice, or
+            a value that is not a finite number >= 0 (with the line number and zone).
     """
+    if path.is_dir():
+        raise DataError("is a folder", source=path, hint="give a CSV file")
     if not path.is_file():
         raise DataError(
             "file not found", source=path, hint="give a CSV or a one-number-per-line file"
         )
-    lines = [(i, ln.strip()) for i, ln in enumerate(path.read_text().splitlines(), 1)]
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise DataError("is not a UTF-8 text file", source=path,
+                        hint="give a CSV with columns zone,demand") from None
+    lines = [(i, ln.strip()) for i, ln in enumerate(text.splitlines(), 1)]
     lines = [(i, ln) for i, ln in lines if ln and not ln.startswith("#")]
     if not lines:
         raise DataError("no demand values", source=path)
-    if "," not in lines[0][1] and _is_number(lines[0][1]):
-        values = []
-        for i, ln in lines:
-            if not _is_number(ln):
-                raise DataError(f"{ln!r} is not a number", source=path, row=i)
-            values.append(float(ln))
-        return [str(k) for k in range(len(values))], np.array(values)
-    header = [h.strip().lower() for h in next(csv.reader([lines[0][1]]))]
+    first_line, first = lines[0]
+    if "," not in first and _is_number(first):
+        zones = [str(k) for k in range(len(lines))]
+        return zones, np.array([_demand(ln, path, i, z) for (i, ln), z in zip(lines, zones,
+                                                                          strict=True)])
+    for sep in (";", "\t", "|"):
+        if sep in first and "," not in first:
+            shown = "tab" if sep == "\t" else repr(sep)
+            raise DataError(f"the header {first!r} is {shown}-separated; cityfocus reads "
+                            "comma-separated files", source=path, row=first_line,
+                            hint="write it as zone,demand with commas")
+    header = [h.strip().lower() for h in next(csv.reader([first]))]
     for col in ("zone", "demand"):
         if col not in header:
             raise DataError(
-                f"no {col!r} column (header is {header})",
+                f"no {col!r} column (header is {','.join(header)})",
                 source=path,
-                row=lines[0][0],
+                row=first_line,
                 hint="use columns zone,demand or one number per line",
             )
     iz, idem = header.index("zone"), header.index("demand")
-    zones, values = [], []
+    zones, values, line_of = [], [], {}
     for i, ln in lines[1:]:
         cells = next(csv.reader([ln]))
         if len(cells) <= max(iz, idem):
             raise DataError(f"expected {len(header)} cells, got {len(cells)}", source=path, row=i)
-        if not _is_number(cells[idem]):
-            raise DataError(
-                f"{cells[idem].strip()!r} is not a number", source=path, row=i, column="demand"
-            )
-        zones.append(cells[iz].strip())
-        values.append(float(cells[idem]))
+        zone = cells[iz].strip()
+        if zone in line_of:
+            raise DataError(f"zone {zone!r} is listed twice (lines {line_of[zone]} and {i})",
+                            source=path, row=i, column="zone",
+                            hint="give each zone once")
+        line_of[zone] = i
+        zones.append(zone)
+        values.append(_demand(cells[idem], path, i, zone, column="demand"))
+    if not zones:
+        raise DataError("no demand values after the header", source=path)
     return zones, np.array(values)
+
+
+def _demand(text: str, path: Path, row: int, zone: str, column: str | None = None) -> float:
+    """One demand cell as a finite number >= 0, or a DataError naming line and zone."""
+    if not _is_number(text):
+        raise DataError(f"{text.strip()!r} is not a number", source=path, row=row,
+                        column=column)
+    value = float(text)
+    if not np.isfinite(value) or value < 0:
+        raise DataError(f"demand {text.strip()} of zone {zone!r} is not a finite number >= 0",
+                        source=path, row=row, column=column)
+    return value
 
 
 def _is_number(text: str) -> bool:

@@ -10,9 +10,9 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cityfocus.cli.app import app, force_option
+from cityfocus.cli.progress import Reporter
 from cityfocus.errors import CityfocusError
 from cityfocus.outputs import OutputFile
 
@@ -112,20 +112,18 @@ def _names(text: str | None, option: str, what: str) -> list[str] | None:
 
 
 def _with_progress(data: str, total: int, run: Callable[[Callable[[Any], None]], dict]) -> dict:
-    """Run a benchmark under a progress bar advanced once per fit (jobs have ``describe``)."""
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())
-    with Progress(*columns, console=Console(), transient=True) as progress:
-        task = progress.add_task(f"{data}: loading", total=total)
+    """Run a benchmark under a progress report advanced once per fit (jobs have
+    ``describe``)."""
+    with Reporter(f"benchmark on {data}", total=total, unit="fits") as report:
         done = 0
 
         def advance(job: Any) -> None:
             nonlocal done
-            progress.update(task, completed=done, description=f"{data}: {job.describe()}")
+            report.update(done, job.describe())
             done += 1
 
         result = run(advance)
-        progress.update(task, completed=total)
+        report.update(total)
     return result
 
 

@@ -54,6 +54,8 @@ def train(
     budget: float = typer.Option(10.0, help="Budget of the decision (imitate/decide)."),
     units: bool = typer.Option(True, help="Whole units at evaluation (imitate/decide)."),
     alpha: float = typer.Option(0.5, help="Family parameter alpha (imitate/decide)."),
+    max_minutes: float = typer.Option(None, min=0.0, help="Stop training after this many "
+                                      "minutes of wall time; the best epoch so far is kept."),
     log_dir: Path = typer.Option(None, help="Write TensorBoard events here."),
     out: Path = typer.Option(Path("model.pt"), help="Checkpoint to write."),
     force: bool = force_option(),
@@ -75,7 +77,8 @@ def train(
         "family": family, "budget": budget, "units": units, "params": {"alpha": alpha}}
     forecaster = make_forecaster(
         model, lookback, horizon, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-        mode=mode, task=task, log_dir=None if log_dir is None else str(log_dir))
+        mode=mode, task=task, max_minutes=max_minutes,
+        log_dir=None if log_dir is None else str(log_dir))
     forecaster.fit(split.train, split.val)
     checkpoint.write(forecaster.save)
     Console().print(f"{model} ({mode}) on {dataset.name}: {_training_summary(forecaster)}. "
@@ -108,7 +111,9 @@ def predict(
     data: str = typer.Option(..., help="Dataset name or path with the model's schema."),
     at: str = typer.Option(None, help="First step to forecast (default: after the data)."),
     top: int = typer.Option(10, min=1, help="Zones shown."),
-    out: Path = typer.Option(None, help="Write the forecast as CSV (zone x step)."),
+    out: Path = typer.Option(None, help="Write the forecast as CSV: zone, demand (the "
+                             "forecast summed over the horizon, which `cityfocus allocate "
+                             "--demand` reads), then one column per step."),
     force: bool = force_option(),
 ) -> None:
     """Forecast the next H steps of every zone from a saved model."""
@@ -131,4 +136,6 @@ def predict(
         table.add_row(frame.index[i], *(f"{v:.3g}" for v in frame.iloc[i]))
     Console().print(table)
     if csv_file is not None:
-        csv_file.write(frame.to_csv())
+        demand = np.clip(frame.sum(axis=1), 0.0, None)
+        csv_file.write(frame.assign(**{"demand": demand}).reindex(
+            columns=["demand", *frame.columns]).to_csv())

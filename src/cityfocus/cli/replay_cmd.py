@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cityfocus.cli.app import app, force_option, inputs_of
+from cityfocus.cli.progress import Reporter
 from cityfocus.outputs import OutputFile
 
 
@@ -61,10 +62,15 @@ def replay(
                         kappa=kappa, revisit=revisit, drift_day=drift_day, seed=seed)
     source = load_source(base.resolved())
     results = []
-    for name in [p.strip() for p in policy.split(",") if p.strip()]:
-        config = ReplayConfig(**{**base.to_dict(), "policy": name})
-        state_dir = None if state is None else state / name
-        results.append(run_replay(config, state_dir=state_dir, source=source))
+    names = [p.strip() for p in policy.split(",") if p.strip()]
+    with Reporter(f"replay of {data}", total=steps * len(names), unit="decisions") as report:
+        for i, name in enumerate(names):
+            config = ReplayConfig(**{**base.to_dict(), "policy": name})
+            state_dir = None if state is None else state / name
+            results.append(run_replay(
+                config, state_dir=state_dir, source=source,
+                progress=lambda done, _, i=i, name=name: report.update(
+                    i * steps + done, f"{name} policy")))
     table = Table(title=f"replay of {data}: {steps} decisions, {observe} observation")
     for column in ("policy", "cum. regret", "norm. regret", f"unseen > {unseen_limit}",
                    "retrain s (mean)"):

@@ -165,7 +165,8 @@ def _check(config: ReplayConfig, source: ReplaySource) -> int:
 
 def run_replay(config: ReplayConfig, state_dir: str | Path | None = None,
                source: ReplaySource | None = None, stop_after: int | None = None,
-               hook: Hook | None = None) -> dict[str, Any]:
+               hook: Hook | None = None,
+               progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Run (or resume) a replay and return its result (config, per-decision records, summary).
 
     Args:
@@ -176,6 +177,8 @@ def run_replay(config: ReplayConfig, state_dir: str | Path | None = None,
         stop_after: stop once this many decisions are complete (to resume later).
         hook: called with a phase name (``"allocated"``, ``"observed"``, ``"saving"``) during
             each decision; tests raise from it to simulate a crash.
+        progress: called with (decisions done, decisions to run) before the first decision
+            and after each one.
     """
     config = config.resolved()
     source = load_source(config) if source is None else source
@@ -209,6 +212,8 @@ def run_replay(config: ReplayConfig, state_dir: str | Path | None = None,
     k_idx = data.target_index
     stop = config.steps if stop_after is None else min(stop_after, config.steps)
     while state["step"] < stop:
+        if progress is not None:
+            progress(state["step"], stop)
         k = state["step"]
         at = start + k * H
         store = data.replace(mask=store_mask)
@@ -241,6 +246,8 @@ def run_replay(config: ReplayConfig, state_dir: str | Path | None = None,
         state.update(step=k + 1, last_seen=last_seen.tolist(), rng=rng.bit_generator.state)
         if root is not None:
             save_step(root, k + 1, state, store_mask, policy.save, hook)
+    if progress is not None:
+        progress(state["step"], stop)
     return replay_result(state, source)
 
 
