@@ -63,9 +63,26 @@ def inputs_of(*sources: str | Path | None) -> list[Path]:
 
 
 def main() -> None:
-    """Console entry point: run the app; a CityfocusError prints one line and exits 2."""
+    """Console entry point. A user mistake (a CityfocusError, or a bad option or value the
+    command line parser finds) prints one line and exits 2, with no traceback."""
     try:
-        app()
+        code = app(standalone_mode=False)
     except CityfocusError as err:
-        err_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
-        sys.exit(2)
+        _fail(str(err), 2)
+    except typer.Abort:
+        _fail("aborted", 130)
+    except typer.TyperException as err:  # the parser's errors: unknown option, bad value
+        if type(err).__name__ == "NoArgsIsHelpError":
+            print(err.format_message())
+            sys.exit(2)
+        ctx = getattr(err, "ctx", None)
+        command = ctx.command_path if ctx is not None else "cityfocus"
+        _fail(f"{command}: {err.format_message()} (see {command} --help)",
+              getattr(err, "exit_code", 2))
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str, code: int) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True,
+                      markup=True)
+    sys.exit(code)
