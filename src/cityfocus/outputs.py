@@ -28,6 +28,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from itertools import takewhile
 from pathlib import Path
 
 from cityfocus.errors import CityfocusError
@@ -48,11 +49,30 @@ def sha256(path: Path) -> str:
 def read_manifest(folder: Path) -> dict[str, str]:
     """``{relative file name: sha256}`` of what cityfocus wrote in ``folder`` (empty if none
     or unreadable: an unreadable manifest proves nothing, so nothing counts as written)."""
+    return _manifest_files(folder) or {}
+
+
+def _manifest_files(folder: Path) -> dict[str, str] | None:
+    """The files ``folder``'s manifest lists; None when it has none, or the entry of that
+    name is not a manifest cityfocus wrote (then it is the user's, never to be replaced)."""
+    path = folder / MANIFEST
     try:
-        files = json.loads((folder / MANIFEST).read_text()).get("files", {})
-    except (OSError, ValueError, AttributeError):
-        return {}
-    return {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {}
+        if path.is_symlink() or not path.is_file():
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    files = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(files, dict) or data.get("written_by") != "cityfocus":
+        return None
+    return {str(k): str(v) for k, v in files.items()}
+
+
+def _foreign_manifest(folder: Path) -> bool:
+    """True when ``folder`` holds something named like the manifest that cityfocus did not
+    write."""
+    entry = folder / MANIFEST
+    return (entry.is_symlink() or entry.exists()) and _manifest_files(folder) is None
 
 
 def written_by_cityfocus(path: Path) -> bool:
@@ -131,6 +151,15 @@ def _os_error(option: str, shown: str | Path, err: OSError) -> CityfocusError:
     return _refuse(option, shown, f"cannot write there: {reason}{where}")
 
 
+@contextmanager
+def _os_errors_refused(option: str, shown: str | Path) -> Iterator[None]:
+    """Turn an operating-system failure (a name too long, no permission) into one line."""
+    try:
+        yield
+    except OSError as err:
+        raise _os_error(option, shown, err) from None
+
+
 def _usual_mode(path: Path, folder: bool) -> None:
     """Give a temporary file or folder the permissions a new one gets (mkstemp and mkdtemp
     make them private)."""
@@ -139,11 +168,28 @@ def _usual_mode(path: Path, folder: bool) -> None:
     path.chmod((0o777 if folder else 0o666) & ~mask)
 
 
-def _make_parents(option: str, shown: str | Path, target: Path) -> None:
+@contextmanager
+def _aside(option: str, shown: str | Path, target: Path) -> Iterator[Path]:
+    """A new temporary folder beside ``target`` (missing parents are made), removed at the
+    end; when the body fails, the parents it made go too, so a failure leaves no trace."""
+    made = list(takewhile(lambda folder: not folder.exists(), target.parents))
+    done = False
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=_TEMP_PREFIX, dir=target.parent))
+        try:
+            yield tmp
+            done = True
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     except OSError as err:
         raise _os_error(option, shown, err) from None
+    finally:
+        for folder in made if not done else ():  # innermost first; only while still empty
+            try:
+                folder.rmdir()
+            except OSError:
+                break
 
 
 def check_location(path: str | Path, *, option: str, folder: bool,
@@ -151,9 +197,10 @@ def check_location(path: str | Path, *, option: str, folder: bool,
     """Refuse an output location that is an input (or, for a folder, the working directory,
     a folder above it, or a folder holding an input), or lies under a file; return the
     absolute path."""
-    target = _absolute(path)
-    _check_not_an_input(option, path, target, [Path(p) for p in inputs], folder=folder)
-    _check_parent(option, path, target)
+    with _os_errors_refused(option, path):
+        target = _absolute(path)
+        _check_not_an_input(option, path, target, [Path(p) for p in inputs], folder=folder)
+        _check_parent(option, path, target)
     return target
 
 
@@ -176,16 +223,22 @@ class OutputFile:
                  inputs: Iterable[str | Path] = (), suffixes: tuple[str, ...] = ()) -> None:
         self.shown, self.option, self.force = path, option, force
         self.inputs = [Path(p) for p in inputs]
-        self.path = _absolute(path)
-        if suffixes and self.path.suffix.lower() not in suffixes:
-            raise _refuse(option, path, f"give a file name ending in {' or '.join(suffixes)}")
-        self.check()
-        _probe(option, path, self.path)
+        with _os_errors_refused(option, path):
+            self.path = _absolute(path)
+            if suffixes and self.path.suffix.lower() not in suffixes:
+                raise _refuse(option, path, f"give a file name ending in "
+                              f"{' or '.join(suffixes)}")
+            self.check()
+            _probe(option, path, self.path)
 
     def check(self) -> None:
         """Raise CityfocusError when writing the file now would break the contract."""
+        with _os_errors_refused(self.option, self.shown):
+            self._check()
+
+    def _check(self) -> None:
         option, shown, path = self.option, self.shown, self.path
-        if str(shown).endswith(("/", os.sep)) or path.is_dir():
+        if os.path.basename(str(shown)) in ("", ".", "..") or path.is_dir():  # "x/", "x/."
             raise _refuse(option, shown, "is a folder; give a file name")
         if path.name == MANIFEST:
             raise _refuse(option, shown, "is the name of cityfocus's own manifest; choose "
@@ -194,6 +247,9 @@ class OutputFile:
         _check_parent(option, shown, path)
         if path.is_symlink() or (path.exists() and not path.is_file()):
             raise _refuse(option, shown, "is not a regular file; cityfocus will not replace it")
+        if _foreign_manifest(path.parent):
+            raise _refuse(option, shown, f"{path.parent / MANIFEST} was not written by "
+                          "cityfocus, which would replace it; move it or write elsewhere")
         if path.exists():
             if not self.force:
                 raise _refuse(option, shown, "exists; pass --force to replace it (only a file "
@@ -207,24 +263,15 @@ class OutputFile:
     def build(self) -> Iterator[Path]:
         """Yield a temporary path in the same folder; on success it becomes the output."""
         self.check()
-        _make_parents(self.option, self.shown, self.path)
         folder = self.path.parent
-        try:
-            tmp_dir = Path(tempfile.mkdtemp(prefix=_TEMP_PREFIX, dir=folder))
-        except OSError as err:
-            raise _os_error(self.option, self.shown, err) from None
-        tmp = tmp_dir / self.path.name
-        try:
+        with _aside(self.option, self.shown, self.path) as tmp_dir:
+            tmp = tmp_dir / self.path.name
             yield tmp
             self.check()
             files = read_manifest(folder)
             files[self.path.name] = sha256(tmp)
             os.replace(tmp, self.path)
             _write_manifest(folder, files)
-        except OSError as err:
-            raise _os_error(self.option, self.shown, err) from None
-        finally:
-            shutil.rmtree(tmp_dir, ignore_errors=True)
 
     def write(self, content: str | bytes | Callable[[Path], object]) -> Path:
         """Write text, bytes, or whatever ``content(tmp_path)`` writes; return the path."""
@@ -239,13 +286,21 @@ class OutputFile:
 
 
 def _foreign_entry(folder: Path) -> Path | None:
-    """The first thing in ``folder`` that its manifest does not vouch for (None: all ours)."""
-    files = read_manifest(folder)
+    """The first thing in ``folder`` that its manifest does not vouch for (None: all ours).
+    A folder inside is vouched for when it holds a listed file; anything else must be a
+    listed regular file with its recorded content."""
+    files = _manifest_files(folder)
+    if files is None:  # no manifest of ours: nothing here is ours
+        return min(folder.iterdir(), default=None)
     for entry in sorted(folder.rglob("*")):
         relative = entry.relative_to(folder).as_posix()
-        if relative == MANIFEST or (entry.is_dir() and not entry.is_symlink()):
+        if relative == MANIFEST:
             continue
-        if entry.is_symlink() or files.get(relative) != sha256(entry):
+        if entry.is_dir() and not entry.is_symlink():
+            if not any(name.startswith(relative + "/") for name in files):
+                return entry
+        elif (files.get(relative) is None or entry.is_symlink() or not entry.is_file()
+              or sha256(entry) != files[relative]):
             return entry
     return None
 
@@ -269,13 +324,21 @@ class OutputDir:
                  inputs: Iterable[str | Path] = ()) -> None:
         self.shown, self.option, self.force = path, option, force
         self.inputs = [Path(p) for p in inputs]
-        self.path = _absolute(path)
-        self.check()
-        _probe(option, path, self.path)
+        with _os_errors_refused(option, path):
+            self.path = _absolute(path)
+            self.check()
+            _probe(option, path, self.path)
 
     def check(self) -> None:
         """Raise CityfocusError when writing the folder now would break the contract."""
+        with _os_errors_refused(self.option, self.shown):
+            self._check()
+
+    def _check(self) -> None:
         option, shown, path = self.option, self.shown, self.path
+        if path.name == MANIFEST:
+            raise _refuse(option, shown, "is the name of cityfocus's own manifest; choose "
+                          "another name")
         _check_not_an_input(option, shown, path, self.inputs, folder=True)
         _check_parent(option, shown, path)
         if path.is_symlink() or (path.exists() and not path.is_dir()):
@@ -296,22 +359,13 @@ class OutputDir:
         """Yield a temporary folder beside the output; on success it becomes the output, with
         a manifest of every file in it."""
         self.check()
-        _make_parents(self.option, self.shown, self.path)
-        try:
-            tmp = Path(tempfile.mkdtemp(prefix=_TEMP_PREFIX, dir=self.path.parent))
-        except OSError as err:
-            raise _os_error(self.option, self.shown, err) from None
-        try:
+        with _aside(self.option, self.shown, self.path) as tmp:
             _usual_mode(tmp, folder=True)
             yield tmp
             _write_manifest(tmp, {f.relative_to(tmp).as_posix(): sha256(f)
                                   for f in sorted(tmp.rglob("*")) if f.is_file()})
             self.check()
             self._swap(tmp)
-        except OSError as err:
-            raise _os_error(self.option, self.shown, err) from None
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
 
     def write(self, files: dict[str, str | bytes]) -> Path:
         """Write ``{relative name: text or bytes}`` as the folder; return its path."""
@@ -334,13 +388,19 @@ class OutputDir:
         old = Path(tempfile.mkdtemp(prefix=_TEMP_PREFIX, dir=self.path.parent))
         os.rmdir(old)
         os.rename(self.path, old)
-        os.rename(tmp, self.path)
+        try:
+            os.rename(tmp, self.path)
+        except OSError:
+            os.rename(old, self.path)  # the earlier output back under its own name
+            raise
         listed = read_manifest(old)
         for entry in sorted(old.rglob("*"), reverse=True):
             relative = entry.relative_to(old).as_posix()
             if entry.is_dir() and not entry.is_symlink():
                 if not any(entry.iterdir()):
                     entry.rmdir()
+            elif entry.is_symlink() or not entry.is_file():
+                continue  # appeared meanwhile: kept
             elif relative == MANIFEST or listed.get(relative) == sha256(entry):
                 entry.unlink()
         if any(old.iterdir()):
@@ -355,26 +415,36 @@ def atomic_file(path: str | Path) -> OutputFile:
     return OutputFile(path, option="output", force=True)
 
 
+def read_for_update(path: str | Path, *, owns: Callable[[str], bool],
+                    option: str = "output") -> str:
+    """The text of a file cityfocus keeps in parts ("" when it does not exist yet), after
+    checking it may change it: a regular file whose text ``owns`` recognises."""
+    target = _absolute(path)
+    _check_parent(option, path, target)
+    if target.is_symlink() or (target.exists() and not target.is_file()):
+        raise _refuse(option, path, "is not a regular file; cityfocus will not replace it")
+    if not target.exists():
+        return ""
+    try:
+        old = target.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise _refuse(option, path, f"cannot read it ({err})") from None
+    if not owns(old):
+        raise _refuse(option, path, "was not written by cityfocus; cityfocus will not change "
+                      "it, choose another name")
+    return old
+
+
 def update_text(path: str | Path, update: Callable[[str], str], *, owns: Callable[[str], bool],
                 option: str = "output") -> Path:
     """Rewrite a text file cityfocus keeps in parts (a results file of marked sections).
 
     ``update(old text)`` gives the new text ("" when the file is new); the file is replaced in
     one rename. An existing file is changed only when ``owns(text)`` says it holds cityfocus's
-    parts; everything outside them is the caller's to keep byte for byte.
+    parts (see :func:`read_for_update`); everything outside them is the caller's to keep.
     """
+    new = update(read_for_update(path, owns=owns, option=option))
     target = _absolute(path)
-    _check_parent(option, path, target)
-    if target.is_symlink() or (target.exists() and not target.is_file()):
-        raise _refuse(option, path, "is not a regular file; cityfocus will not replace it")
-    try:
-        old = target.read_text(encoding="utf-8") if target.exists() else ""
-    except (OSError, UnicodeDecodeError) as err:
-        raise _refuse(option, path, f"cannot read it ({err})") from None
-    if target.exists() and not owns(old):
-        raise _refuse(option, path, "was not written by cityfocus; cityfocus will not change "
-                      "it, choose another name")
-    new = update(old)
     _make_parents(option, path, target)
     try:
         fd, tmp = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=target.parent)

@@ -66,7 +66,7 @@ def main() -> None:
     """Console entry point. A user mistake (a CityfocusError, or a bad option or value the
     command line parser finds) prints one line and exits 2, with no traceback."""
     try:
-        code = app(standalone_mode=False)
+        code = app(prog_name="cityfocus", standalone_mode=False)
     except CityfocusError as err:
         _fail(str(err), 2)
     except typer.Abort:

@@ -54,13 +54,13 @@ def forecast(
     from cityfocus.evaluate.results_markdown import section_markdown
 
     json_file = OutputFile(json_path, option="--json", force=force, suffixes=(".json",))
+    results_file = _results_path(results, quick)
     chosen = _names(models, "--models", "model")
     jobs = plan(data, chosen)  # checks dataset and model names before any work
     command = _command(data, json_path, models, quick, seed, results)
     result = _with_progress(data, len(jobs), lambda advance: run_forecast_benchmark(
         data, models=chosen, quick=quick, seed=seed, command=command, progress=advance))
-    _write(result, json_file, f"forecast:{data}", section_markdown(result),
-           results if results is not None else (None if quick else DEFAULT_RESULTS))
+    _write(result, json_file, f"forecast:{data}", section_markdown(result), results_file)
 
 
 @benchmark_app.command("decide")
@@ -87,6 +87,7 @@ def decide(
     from cityfocus.evaluate.decision_markdown import decision_section_markdown
 
     json_file = OutputFile(json_path, option="--json", force=force, suffixes=(".json",))
+    results_file = _results_path(results, quick)
     chosen = [] if models is not None and not models.strip() else _names(models, "--models",
                                                                           "model")
     picked = _names(modes, "--modes", "mode")
@@ -97,8 +98,18 @@ def decide(
     result = _with_progress(data, len(jobs), lambda advance: run_decision_benchmark(
         data, models=chosen, modes=picked, quick=quick, seed=seed, threads=threads,
         command=command, progress=advance))
-    _write(result, json_file, f"decide:{data}", decision_section_markdown(result),
-           results if results is not None else (None if quick else DEFAULT_RESULTS))
+    _write(result, json_file, f"decide:{data}", decision_section_markdown(result), results_file)
+
+
+def _results_path(results: Path | None, quick: bool) -> Path | None:
+    """The Markdown results file to update (None: none), checked before any work."""
+    from cityfocus.evaluate.results_markdown import owns_results
+    from cityfocus.outputs import read_for_update
+
+    path = results if results is not None else (None if quick else DEFAULT_RESULTS)
+    if path is not None:
+        read_for_update(path, owns=owns_results, option="--results")
+    return path
 
 
 def _names(text: str | None, option: str, what: str) -> list[str] | None:
@@ -136,7 +147,7 @@ def _write(result: dict, json_file: OutputFile, key: str, markdown: str,
     console = Console()
     json_file.write(lambda tmp: write_json(result, tmp))
     if results_path is not None:
-        write_section(results_path, key, markdown)
+        write_section(results_path, key, markdown, option="--results")
     console.print(markdown, markup=False, highlight=False, soft_wrap=True)
     where = f" and {results_path}" if results_path is not None else ""
     console.print(f"wrote {json_file.shown}{where}", markup=False, highlight=False)

@@ -46,6 +46,7 @@ def replay(
     from cityfocus.loop import ReplayConfig, load_source, run_replay
     from cityfocus.loop.checkpoint import check_state_dir
     from cityfocus.loop.figures import plot_regret
+    from cityfocus.loop.replay import check_config
     from cityfocus.models.registry import NEURAL
 
     inputs = inputs_of(data)
@@ -62,10 +63,13 @@ def replay(
                         kappa=kappa, revisit=revisit, drift_day=drift_day, seed=seed)
     source = load_source(base.resolved())
     results = []
-    names = [p.strip() for p in policy.split(",") if p.strip()]
-    with Reporter(f"replay of {data}", total=steps * len(names), unit="decisions") as report:
-        for i, name in enumerate(names):
-            config = ReplayConfig(**{**base.to_dict(), "policy": name})
+    configs = [ReplayConfig(**{**base.to_dict(), "policy": p.strip()})
+               for p in policy.split(",") if p.strip()]
+    for config in configs:
+        check_config(config.resolved(), source)  # every mistake before the first decision
+    with Reporter(f"replay of {data}", total=steps * len(configs), unit="decisions") as report:
+        for i, config in enumerate(configs):
+            name = config.policy
             state_dir = None if state is None else state / name
             results.append(run_replay(
                 config, state_dir=state_dir, source=source,

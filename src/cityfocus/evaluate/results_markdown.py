@@ -48,13 +48,18 @@ def replace_section(text: str, key: str, body: str) -> str:
     return text[:i] + section + text[j + len(end):]
 
 
-def write_section(path: str | Path, key: str, body: str) -> None:
+def owns_results(text: str) -> bool:
+    """True for the text of a cityfocus results file (its heading or a section marker)."""
+    return text.startswith(HEADING) or ":start -->" in text
+
+
+def write_section(path: str | Path, key: str, body: str, option: str = "output") -> None:
     """Replace section ``key`` of the Markdown file ``path`` atomically (create it if needed).
 
-    An existing file is changed only when it is a cityfocus results file (its heading or a
-    section marker says so); the other sections are kept byte for byte."""
+    An existing file is changed only when it is a cityfocus results file (``owns_results``);
+    the other sections are kept byte for byte."""
     update_text(path, lambda text: replace_section(text or f"{HEADING}\n\n", key, body),
-                owns=lambda text: text.startswith(HEADING) or ":start -->" in text)
+                owns=owns_results, option=option)
 
 
 def fmt(value: Any, digits: int = 4) -> str:

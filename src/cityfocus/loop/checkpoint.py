@@ -52,18 +52,25 @@ def save_step(root: Path, step: int, state: dict[str, Any], store_mask: np.ndarr
 
 
 def check_state_dir(root: Path, option: str = "--state") -> None:
-    """Refuse a state folder that holds anything a replay did not write there (it is
-    created when missing; an existing one is resumed)."""
+    """Refuse a state folder that holds anything a replay did not write there. It is created
+    when missing; an existing one is resumed. It may hold one state per run in a subfolder
+    (``cityfocus replay --state DIR`` keeps one per policy)."""
     check_location(root, option=option, folder=True)
-    if not root.exists():
-        return
-    if not root.is_dir():
+    if root.exists() and not root.is_dir():
         raise CityfocusError(f"{option} {root}: is a file; give a folder for the replay state")
-    for entry in root.iterdir():
+    if root.exists():
+        _check_state_entries(root, option, root, depth=1)
+
+
+def _check_state_entries(folder: Path, option: str, root: Path, depth: int) -> None:
+    for entry in folder.iterdir():
         if entry.name in (LATEST, MANIFEST) or entry.name.startswith((".step-", "step-")):
             continue
-        raise CityfocusError(f"{option} {root}: holds {entry.name}, which a replay did not "
-                             "write; give a new or earlier replay state folder")
+        if depth > 0 and entry.is_dir() and not entry.is_symlink():
+            _check_state_entries(entry, option, root, depth - 1)
+            continue
+        raise CityfocusError(f"{option} {root}: holds {entry.relative_to(root)}, which a "
+                             "replay did not write; give a new or earlier replay state folder")
 
 
 def load_latest(root: Path, shape: tuple[int, ...]

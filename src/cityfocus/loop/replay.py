@@ -143,7 +143,7 @@ def load_source(config: ReplayConfig) -> ReplaySource:
     return ReplaySource(data, demand, np.zeros(data.shape[1], dtype=bool))
 
 
-def _check(config: ReplayConfig, source: ReplaySource) -> int:
+def check_config(config: ReplayConfig, source: ReplaySource) -> int:
     """Validate the config against the data; return the first decision's data step."""
     if config.policy not in POLICIES:
         raise CityfocusError(f"unknown policy {config.policy!r}; use one of {', '.join(POLICIES)}")
@@ -182,7 +182,7 @@ def run_replay(config: ReplayConfig, state_dir: str | Path | None = None,
     """
     config = config.resolved()
     source = load_source(config) if source is None else source
-    start = _check(config, source)
+    start = check_config(config, source)
     data, task, H = source.data, config.task, config.horizon
     policy = make_policy(config.policy, task, H, model=config.model,
                          model_params=config.model_params, train_window=config.train_window,
