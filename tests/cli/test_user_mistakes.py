@@ -38,10 +38,11 @@ BAD_FILES = {
     "offgrid.csv": "timestamp,zone,value\n" + "".join(
         f"2024-01-01 {h:02d}:{30 if h == 5 else 0:02d},a,{h}\n" for h in range(12)),
     "semi_city.csv": "timestamp;zone;value\n2024-01-01 00:00;a;1\n2024-01-01 01:00;a;2\n",
-    "case_city.csv": "Timestamp,Zone,Value\n2024-01-01 00:00,a,1\n2024-01-01 01:00,a,2\n",
+    "case_city.csv": "timestamp,zone,Zone,value\n2024-01-01 00:00,a,a,1\n",
     "dupcols.csv": "timestamp,a,b,a\n2024-01-01 00:00,1,2,3\n2024-01-01 01:00,1,2,3\n",
     "letters_city.csv": "timestamp,zone,value\n2024-01-01 00:00,a,1\n2024-01-01 01:00,a,x\n",
     "sheet.xlsx": "not really a spreadsheet\n",
+    "zones.csv": "id,name,lat,lon\na,Alpha,40.70,-74.00\nb,Beta,40.71,-74.01\n",
 }
 
 
@@ -185,7 +186,16 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("data-unknown-name", ["data", "info", "nyc_crim"], ["nyc_crim"]),
     ("data-no-argument", ["data", "info"], ["source"]),
     ("data-semicolon", ["data", "info", "bad/semi_city.csv"], ["semi_city.csv", "';'"]),
-    ("data-header-case", ["data", "info", "bad/case_city.csv"], ["case_city.csv", "Timestamp"]),
+    ("data-header-twice", ["data", "info", "bad/case_city.csv"],
+     ["case_city.csv", "'zone', 'Zone'"]),
+    ("data-zones-missing-zone", ["data", "info", "data/city.csv", "--zones", "bad/zones.csv"],
+     ["zones.csv", "'c'"]),
+    ("data-zones-built-in", ["data", "info", "synthetic", "--zones", "bad/zones.csv"],
+     ["'zones'", "synthetic"]),
+    ("data-adjacency-missing", ["data", "info", "data/city.csv", "--adjacency", "adj.csv"],
+     ["adj.csv", "not found"]),
+    ("data-target-unknown", ["data", "info", "data/city.csv", "--target", "speed"],
+     ["'speed'"]),
     ("data-off-grid", ["data", "info", "bad/offgrid.csv"], ["offgrid.csv", "line 7", "05:30"]),
     ("data-duplicate-columns", ["data", "info", "bad/dupcols.csv"], ["dupcols.csv", "'a'"]),
     ("data-not-a-number", ["data", "info", "bad/letters_city.csv"],

@@ -6,7 +6,6 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,22 +15,7 @@ from hypothesis import strategies as st
 from cityfocus.data.citydata import CityData
 from cityfocus.data.readers import load_dataset, parquet, read_parquet, write_parquet
 from cityfocus.errors import DataError
-
-
-def write(path: Path, text: str | bytes) -> Path:
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(text)
-    return path
-
-
-def error_of(*args, **options) -> str:
-    with pytest.raises(DataError) as info:
-        load_dataset(*args, **options)
-    message = str(info.value)
-    assert "\n" not in message and "Traceback" not in message
-    return message
+from tests.data.helpers import error_of, write
 
 
 def test_missing_file(tmp_path):
@@ -47,7 +31,10 @@ def test_unknown_dataset_name_lists_the_valid_ones():
 
 
 def test_unknown_option():
-    assert "option 'colour' does not apply to nyc_crime" in error_of("nyc_crime", colour=1)
+    assert error_of("nyc_crime", colour=1) == (
+        "option 'colour' does not apply to the built-in dataset nyc_crime; "
+        "it takes drop_empty, target"
+    )
 
 
 @pytest.mark.parametrize(
@@ -127,6 +114,13 @@ def test_bad_date(tmp_path):
     assert error_of(path).startswith(f"{path}, line 3, column 'timestamp': not a date: 'yesterday'")
 
 
+def test_date_out_of_range(tmp_path):
+    path = write(tmp_path / "l.csv", "timestamp,zone,n\n2024-01-01,a,1\n01,a,2\n")
+    assert error_of(path).startswith(
+        f"{path}, line 3, column 'timestamp': date '01' is out of range (read as 0001-01-01"
+    )
+
+
 def test_duplicated_timestamp_in_wide_matrix(tmp_path):
     path = write(
         tmp_path / "w.csv",
@@ -161,9 +155,10 @@ def test_duplicated_hour_in_station_file(tmp_path):
 def test_timestamp_off_the_grid(tmp_path):
     path = write(
         tmp_path / "w.csv",
-        "timestamp,z1\n2024-01-01 00:00,1\n2024-01-01 01:00,2\n2024-01-01 01:30,3\n",
+        "timestamp,z1\n2024-01-01 00:00,1\n2024-01-01 01:00,2\n2024-01-01 02:00,3\n"
+        "2024-01-01 02:30,4\n",
     )
-    assert error_of(path, freq="h").startswith(f"{path}, line 4, column 'timestamp': timestamp")
+    assert error_of(path).startswith(f"{path}, line 5, column 'timestamp': timestamp")
 
 
 @pytest.mark.parametrize("adjacency", ["0,1\n1,0\n", "0,1,0\n1,0,1\n", "a,b,c\n0,1,0\n1,0,1\n"])
@@ -177,8 +172,9 @@ def test_adjacency_of_the_wrong_size(tmp_path, adjacency):
 def test_adjacency_with_unknown_zone_and_non_numeric_weight(tmp_path):
     wide = write(tmp_path / "w.csv", "timestamp,a,b\n2024-01-01,1,2\n2024-01-02,1,2\n")
     adj = write(tmp_path / "adj.csv", "a,q\n0,1\n1,0\n")
-    assert (
-        error_of(wide, adjacency=adj) == f"{adj}, line 1, column 2: unknown zone 'q' in the header"
+    assert error_of(wide, adjacency=adj) == (
+        f"{adj}, line 1, column 2: unknown zone 'q' in the header "
+        "(the header names the data's zone ids, in the same letter case)"
     )
     adj = write(tmp_path / "adj.csv", ",a,b\nb,0,1\na,1,0\n")
     assert error_of(wide, adjacency=adj).startswith(f"{adj}, line 2, column 1: row label 'b'")
@@ -200,6 +196,9 @@ def test_los_loop_adjacency_of_the_wrong_size(tmp_path):
 def test_wide_matrix_without_timestamps_or_start(tmp_path):
     path = write(tmp_path / "w.csv", "a,b\n1,2\n")
     assert error_of(path).startswith(f"{path}, line 1: no 'timestamp' column")
+    assert error_of(path, start="soon", freq="h") == (
+        f"{path}: start 'soon' is not a date (e.g. 2024-03-01 08:00)"
+    )
 
 
 def test_long_table_missing_zone(tmp_path):
@@ -209,7 +208,9 @@ def test_long_table_missing_zone(tmp_path):
 
 def test_duplicated_column_name(tmp_path):
     path = write(tmp_path / "w.csv", "timestamp,a,a\n2024-01-01,1,2\n")
-    assert error_of(path) == f"{path}, line 1, column 'a': column name appears twice in the header"
+    assert error_of(path).startswith(
+        f"{path}, line 1: column names appear more than once in the header: 'a' (columns 2, 3)"
+    )
 
 
 def test_empty_and_malformed_dataset_files(tmp_path):
@@ -262,7 +263,8 @@ def test_an_existing_file_survives_a_failed_write(tmp_path, monkeypatch):
 
 
 CSV_ALPHABET = st.sampled_from(
-    list('0123456789,,,\n\n"ab-: .') + ["NA", "2024-01-0", "timestamp", "zone", "\r\n"]
+    list('0123456789,,,\n\n"ab-: .;\t')
+    + ["NA", "2024-01-0", "timestamp", "Zone", "\r\n", "2024-01-01 00:30", "2024-01-01 01:00"]
 )
 
 

@@ -29,8 +29,11 @@ def test_nan_becomes_missing_and_zero():
         ({"timestamps": hourly(4)[[0, 2, 1, 3]]}, "out of order"),
         ({"timestamps": hourly(5)[[0, 1, 2, 4]]}, "irregular timestamps"),
         ({"adjacency": np.ones((3, 3))}, "adjacency must be [2, 2]"),
-        ({"adjacency": -np.ones((2, 2))}, "< 0 at row 0, column 0"),
-        ({"zones": ["a", "a"]}, "appears more than once"),
+        ({"adjacency": -np.ones((2, 2))}, "negative adjacency weight -1.0 from zone '0'"),
+        ({"adjacency": np.full((2, 2), np.nan)}, "non-finite adjacency weight nan from zone '0'"),
+        ({"zones": ["a", "b", "a", "b"], "values": np.ones((4, 4, 1))},
+         "zone ids appear more than once: 'a', 'b'"),
+        ({"freq": "MS"}, "freq 'MS' is not a fixed step"),
         ({"features": ["x"], "target": "y"}, "target 'y' is not a feature"),
         ({"mask": np.ones((4, 2, 1), dtype=np.int8)}, "mask must be bool"),
     ],
@@ -43,11 +46,30 @@ def test_validation_errors(kwargs, message):
     assert message in str(err.value)
 
 
-def test_observed_non_finite_is_refused():
-    values = np.ones((2, 1, 1))
-    values[0, 0, 0] = np.inf
-    with pytest.raises(DataError, match="non-finite value inf marked observed at step 0"):
-        CityData(values, hourly(2), mask=np.ones((2, 1, 1), dtype=bool))
+def test_observed_non_finite_is_refused_naming_timestamp_zone_and_feature():
+    values = np.ones((2, 2, 1))
+    values[1, 1, 0] = np.inf
+    with pytest.raises(DataError) as err:
+        CityData(values, hourly(2), mask=np.ones((2, 2, 1), dtype=bool), zones=["north", "south"],
+                 features=["calls"], name="city")
+    assert str(err.value) == (
+        "city: non-finite value inf marked observed at 2024-01-01 01:00:00, zone 'south', "
+        "feature 'calls' (set its mask to False or give NaN without a mask)"
+    )
+
+
+def test_irregular_timestamps_name_the_odd_one_and_the_usual_step():
+    stamps = hourly(6)[[0, 1, 2, 3, 5]]
+    with pytest.raises(DataError) as err:
+        CityData(np.ones((5, 1, 1)), stamps, name="city")
+    assert str(err.value).startswith(
+        "city: irregular timestamps: 2024-01-01 05:00:00 (step 4) is 2 h after the previous one, "
+        "expected 1 h"
+    )
+
+
+def test_repr_prints_the_step_for_people():
+    assert "freq=1 h," in repr(CityData(np.ones((3, 1, 1)), hourly(3)))
 
 
 def test_slice_and_select_keep_labels_and_graph():

@@ -21,6 +21,8 @@ from cityfocus.data.readers import (
     read_wide_matrix,
     write_parquet,
 )
+from cityfocus.errors import DataError
+from tests.data.helpers import write
 
 LONG = """timestamp,zone,count,speed
 2024-01-01 00:00,a,1,30
@@ -29,10 +31,6 @@ LONG = """timestamp,zone,count,speed
 2024-01-01 03:00,b,4,33
 """
 
-
-def write(path: Path, text: str) -> Path:
-    path.write_text(text)
-    return path
 
 
 def test_long_table_csv_masks_gaps_and_zone_order(tmp_path):
@@ -80,7 +78,7 @@ def test_wide_matrix_with_timestamps_and_adjacency_with_header(tmp_path):
         "timestamp,z1,z2,z3\n2024-01-01,1,2,3\n2024-01-02,7,8,9\n2024-01-04,4,,6\n",
     )
     adj = write(tmp_path / "adj.csv", "z3,z1,z2\n0,1,0\n1,0,0.5\n0,0,0\n")
-    d = load_dataset(wide, adjacency=adj, feature="load")
+    d = load_dataset(wide, adjacency=adj, target="load")
     assert d.shape == (4, 3, 1) and d.features == ("load",) and d.target == "load"
     assert d.mask[:, :, 0].tolist() == [
         [True, True, True],
@@ -173,13 +171,72 @@ def test_parquet_round_trip_property(tmp_path, shape, seed, missing):
     assert d.equals(read_parquet(write_parquet(d, tmp_path / "p.parquet")))
 
 
-def test_examples_in_the_data_format_page_load(tmp_path):
-    page = Path(__file__).parents[2] / "docs" / "data-format.md"
-    long_text, wide_text, adjacency_text = re.findall(r"```csv\n(.*?)```", page.read_text(), re.S)
-    long = load_dataset(write(tmp_path / "long.csv", long_text))
-    assert long.shape == (2, 2, 2) and not long.mask[0, 1, 1]
-    adjacency = write(tmp_path / "graph.csv", adjacency_text)
-    wide = load_dataset(write(tmp_path / "wide.csv", wide_text), adjacency=adjacency)
+DOC = Path(__file__).parents[2] / "docs" / "data-format.md"
+
+
+def doc_files(folder: Path) -> dict[str, Path]:
+    """Write every ``<!-- file: NAME -->`` example of the data-format page into ``folder``."""
+    blocks = re.findall(r"<!-- file: (\S+) -->\n( *)```csv\n(.*?)\n *```", DOC.read_text(), re.S)
+    files = {}
+    for name, indent, body in blocks:
+        text = "\n".join(line.removeprefix(indent) for line in body.split("\n")) + "\n"
+        files[name] = write(folder / name, text)
+    return files
+
+
+def test_examples_in_the_data_format_page_load(tmp_path, monkeypatch):
+    files = doc_files(tmp_path)
+    assert set(files) == {"long.csv", "wide.csv", "hourly.csv", "zones.csv", "graph.csv"}
+    monkeypatch.chdir(tmp_path)
+    for code in re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S):
+        exec(code, {})
+    long = load_dataset(files["long.csv"], zones=files["zones.csv"], target="speed")
+    assert long.shape == (2, 2, 2) and not long.mask[0, 1, 1] and long.target == "speed"
+    assert long.zones["name"].tolist() == ["North gate", "South market"]
+    wide = load_dataset(files["wide.csv"], adjacency=files["graph.csv"], zones=files["zones.csv"])
     assert wide.shape == (4, 3, 1) and wide.freq == pd.Timedelta("5min")
     assert wide.zones["id"].tolist() == ["north", "south", "east"]
+    assert wide.zones["name"].tolist() == ["North gate", "South market", "east"]
     assert wide.adjacency.tolist() == [[0, 1, 0.5], [1, 0, 0], [0.5, 0, 0]]
+    assert load_dataset(files["wide.csv"], freq="10min").values[:, 0, 0].tolist() == [
+        pytest.approx(31.2),
+        pytest.approx(29.1),
+    ]
+    hourly = load_dataset(files["hourly.csv"], freq="h")
+    assert hourly.values[:, 0, 0].tolist() == [4, 7, 5, 2, 3]
+    assert hourly.meta["resampled"].startswith("1 row floored onto the 1 h grid")
+
+
+def test_errors_shown_in_the_data_format_page_are_the_real_ones(tmp_path, monkeypatch):
+    files = doc_files(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    long = files["long.csv"].read_text()
+    four_zones = "timestamp,a,b,c,d\n2024-01-01,1,2,3,4\n2024-01-02,1,2,3,4\n"
+    # each shown line: the files it needs (written under the names it shows) and the call
+    cases = [
+        ({}, lambda: load_dataset("hourly.csv")),
+        ({"long.csv": long.replace("1,\n", "1,n/a?\n")}, lambda: load_dataset("long.csv")),
+        ({"semi.csv": long.replace(",", ";")}, lambda: load_dataset("semi.csv")),
+        ({"wide.csv": "timestamp,north,south,north\n1,2,3,4\n"}, lambda: load_dataset("wide.csv")),
+        (
+            {"long.csv": long, "zones.csv": "id\nnorth\n"},
+            lambda: load_dataset("long.csv", zones="zones.csv"),
+        ),
+        (
+            {"four.csv": four_zones, "graph.csv": "0,1,0\n1,0,0\n0,0,0\n"},
+            lambda: load_dataset("four.csv", adjacency="graph.csv"),
+        ),
+        ({}, lambda: load_dataset("los_loop", zones="zones.csv")),
+    ]
+    shown = [
+        line
+        for block in re.findall(r"```text\n(.*?)```", DOC.read_text(), re.S)
+        for line in block.strip().split("\n")
+    ]
+    assert len(shown) == len(cases)
+    for line, (needed, load) in zip(shown, cases, strict=True):
+        for name, text in needed.items():
+            write(tmp_path / name, text)
+        with pytest.raises(DataError) as info:
+            load()
+        assert str(info.value).startswith(line.split("(...)")[0].split(" ...")[0]), line

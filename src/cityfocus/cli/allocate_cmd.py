@@ -14,7 +14,16 @@ from rich.table import Table
 
 from cityfocus.allocate import Allocation, AllocationProblem, solve
 from cityfocus.allocate.utilities import FAMILIES
-from cityfocus.cli.app import app, force_option, inputs_of
+from cityfocus.cli.app import (
+    adjacency_option,
+    app,
+    force_option,
+    inputs_of,
+    load_data,
+    target_option,
+    zones_option,
+)
+from cityfocus.data.citydata import CityData
 from cityfocus.errors import CityfocusError, DataError
 from cityfocus.outputs import OutputFile
 
@@ -102,12 +111,10 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def demand_from_dataset(name_or_path: str) -> tuple[list[str], np.ndarray, str]:
+def demand_from_dataset(data: CityData) -> tuple[list[str], np.ndarray, str]:
     """Zone ids, demand (mean observed target over the last day of steps) and a note."""
-    from cityfocus.data.readers import load_dataset
     from cityfocus.data.windows import steps_per_day
 
-    data = load_dataset(name_or_path)
     steps = min(steps_per_day(data.freq), data.shape[0])
     values, mask = data.target_values[-steps:], data.target_mask[-steps:]
     seen = mask.sum(axis=0)
@@ -171,18 +178,22 @@ def allocate_command(
     upper: float = typer.Option(math.inf, "--upper", help="Upper bound for every zone."),
     out: Path = typer.Option(None, "--out", help="Write the allocation to FILE.csv or FILE.json."),
     rows: int = typer.Option(30, "--rows", min=0, help="Zones to print (largest shares first)."),
+    zones_file: Path = zones_option(),
+    adjacency: Path = adjacency_option(),
+    target: str = target_option(),
     force: bool = force_option(),
 ) -> None:
     """Allocate a budget across zones exactly; print zone, demand, share and marginal value."""
     if (demand_file is None) == (data is None):
         raise CityfocusError("give exactly one of --demand FILE or --data NAME_OR_PATH")
     out_file = None if out is None else OutputFile(
-        out, force=force, inputs=inputs_of(demand_file, data), suffixes=(".csv", ".json"))
+        out, force=force, inputs=inputs_of(demand_file, data, zones_file, adjacency),
+        suffixes=(".csv", ".json"))
     note = ""
     if demand_file is not None:
         zones, demand = read_demand_file(demand_file)
     else:
-        zones, demand, note = demand_from_dataset(data)
+        zones, demand, note = demand_from_dataset(load_data(data, zones_file, adjacency, target))
     params = {"alpha": alpha, "cap": cap, "saturation": saturation, "cycle": cycle}
     problem = AllocationProblem(
         demand,

@@ -42,6 +42,32 @@ def force_option() -> bool:
                         "output path (never a file cityfocus did not write).")
 
 
+def zones_option() -> Path | None:
+    """``--zones``: coordinates and names of the zones of the user's own table."""
+    return typer.Option(None, "--zones", help="Your own table: a CSV of its zones (id; "
+                        "optional name, lat, lon). See docs/data-format.md.")
+
+
+def adjacency_option() -> Path | None:
+    """``--adjacency``: the road/zone graph of the user's own table."""
+    return typer.Option(None, "--adjacency", help="Your own table: a CSV adjacency matrix "
+                        "of its zones. See docs/data-format.md.")
+
+
+def target_option() -> str | None:
+    """``--target``: which feature of the user's own table measures need."""
+    return typer.Option(None, "--target", help="Your own table: the feature that measures "
+                        "need (default: the table's first or only feature).")
+
+
+def load_data(source: str, zones: Path | None = None, adjacency: Path | None = None,
+              target: str | None = None):
+    """The dataset ``source`` (a name or path) with the user's zones, adjacency and target."""
+    from cityfocus.data.readers import load_dataset
+
+    return load_dataset(source, zones=zones, adjacency=adjacency, target=target)
+
+
 def inputs_of(*sources: str | Path | None) -> list[Path]:
     """The paths among a command's inputs (dataset names and unset options are skipped; a
     built-in dataset name counts as its folder), for the output checks."""

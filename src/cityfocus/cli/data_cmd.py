@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from cityfocus.cli.app import app
+from cityfocus.cli.app import adjacency_option, app, load_data, target_option, zones_option
 from cityfocus.data.citydata import CityData
+from cityfocus.data.timestep import format_freq
 
 data_app = typer.Typer(help="Inspect city data.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
@@ -33,17 +36,18 @@ def feature_stats(data: CityData) -> list[dict[str, float | str]]:
 @data_app.command("info")
 def info(
     source: str = typer.Argument(..., help="Dataset name (e.g. synthetic, los_loop) or path."),
+    zones: Path = zones_option(),
+    adjacency: Path = adjacency_option(),
+    target: str = target_option(),
 ) -> None:
     """Print shape, period, frequency, missing share and per-feature statistics."""
-    from cityfocus.data.readers import load_dataset
-
-    data = load_dataset(source)
+    data = load_data(source, zones, adjacency, target)
     console = Console()
     T, N, F = data.shape
     summary = Table(title=f"{data.name}", show_header=False)
     summary.add_row("shape [T, N, F]", f"{T} x {N} x {F}")
     summary.add_row("period", f"{data.timestamps[0]} .. {data.timestamps[-1]}")
-    summary.add_row("frequency", str(data.freq))
+    summary.add_row("frequency", format_freq(data.freq))
     summary.add_row("missing share", f"{data.missing_share():.2%}")
     summary.add_row("target", data.target)
     has_coords = bool(data.zones[["lat", "lon"]].notna().all(axis=1).any())

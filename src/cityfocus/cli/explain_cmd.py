@@ -12,7 +12,15 @@ from rich.console import Console
 
 from cityfocus.allocate import AllocationProblem, solve
 from cityfocus.allocate.utilities import FAMILIES
-from cityfocus.cli.app import app, force_option, inputs_of
+from cityfocus.cli.app import (
+    adjacency_option,
+    app,
+    force_option,
+    inputs_of,
+    load_data,
+    target_option,
+    zones_option,
+)
 from cityfocus.cli.model_cmd import step_of
 from cityfocus.errors import CityfocusError
 from cityfocus.outputs import OutputDir
@@ -22,6 +30,9 @@ from cityfocus.outputs import OutputDir
 def explain(
     model: Path = typer.Option(..., help="Checkpoint written by `cityfocus train`."),
     data: str = typer.Option(..., help="Dataset name or path with the model's schema."),
+    zones: Path = zones_option(),
+    adjacency: Path = adjacency_option(),
+    target: str = target_option(),
     at: str = typer.Option(..., help="First step to forecast, e.g. '2024-02-20 08:00'."),
     out: Path = typer.Option(..., help="Directory for report.html, figures, zones.csv."),
     budget: float = typer.Option(20, min=0, help="Total to allocate (units with --units)."),
@@ -32,15 +43,14 @@ def explain(
     force: bool = force_option(),
 ) -> None:
     """Explain the allocation the model's forecast leads to: an HTML report and PNG figures."""
-    from cityfocus.data.readers import load_dataset
     from cityfocus.explain import explain_allocation
     from cityfocus.explain.figures import all_figures
     from cityfocus.explain.report import report_html
     from cityfocus.models.registry import load_forecaster
 
-    report = OutputDir(out, force=force, inputs=inputs_of(model, data))
+    report = OutputDir(out, force=force, inputs=inputs_of(model, data, zones, adjacency))
     forecaster = load_forecaster(model)
-    dataset = load_dataset(data)
+    dataset = load_data(data, zones, adjacency, target)
     step = step_of(dataset, at)
     forecast = forecaster.predict(dataset, at=step)
     demand = np.clip(forecast.mean.sum(axis=0).astype(np.float64), 0.0, None)

@@ -10,9 +10,18 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cityfocus.cli.app import app, force_option, inputs_of
+from cityfocus.cli.app import (
+    adjacency_option,
+    app,
+    force_option,
+    inputs_of,
+    load_data,
+    target_option,
+    zones_option,
+)
 from cityfocus.data.citydata import CityData
 from cityfocus.data.split import chronological_split
+from cityfocus.data.timestep import format_freq
 from cityfocus.errors import CityfocusError, DataError
 from cityfocus.outputs import OutputFile
 
@@ -33,7 +42,8 @@ def step_of(data: CityData, at: str | None) -> int:
     where = data.timestamps.get_indexer([stamp])[0]
     if where < 0:
         raise DataError(f"--at {stamp} is not a time step of the data "
-                        f"({data.timestamps[0]} .. {end}, every {data.freq})", source=data.name)
+                        f"({data.timestamps[0]} .. {end}, every {format_freq(data.freq)})",
+                        source=data.name)
     return int(where)
 
 
@@ -41,6 +51,9 @@ def step_of(data: CityData, at: str | None) -> int:
 def train(
     model: str = typer.Option("st_transformer", help=f"One of {TRAINABLE}."),
     data: str = typer.Option("synthetic", help="Dataset name or path."),
+    zones: Path = zones_option(),
+    adjacency: Path = adjacency_option(),
+    target: str = target_option(),
     lookback: int = typer.Option(24, min=1, help="Input steps L."),
     horizon: int = typer.Option(3, min=1, help="Output steps H."),
     epochs: int = typer.Option(50, min=1),
@@ -65,13 +78,13 @@ def train(
     ``--mode forecast`` fits demand; ``imitate`` and ``decide`` train for the decision
     (``--family``, ``--budget``, ``--units``, ``--alpha``) made from each forecast window
     (demand = the target summed over the horizon)."""
-    from cityfocus.data.readers import load_dataset
     from cityfocus.models.registry import NEURAL, make_forecaster
 
     if model not in NEURAL:
         raise CityfocusError(f"unknown model {model!r}; trainable models: {', '.join(NEURAL)}")
-    checkpoint = OutputFile(out, force=force, inputs=inputs_of(data), suffixes=(".pt",))
-    dataset = load_dataset(data)
+    checkpoint = OutputFile(out, force=force, inputs=inputs_of(data, zones, adjacency),
+                            suffixes=(".pt",))
+    dataset = load_data(data, zones, adjacency, target)
     split = chronological_split(dataset, train=train_share, val=val_share)
     task = None if mode == "forecast" else {
         "family": family, "budget": budget, "units": units, "params": {"alpha": alpha}}
@@ -109,6 +122,9 @@ def _training_summary(forecaster) -> str:
 def predict(
     model: Path = typer.Option(..., help="Checkpoint written by `cityfocus train`."),
     data: str = typer.Option(..., help="Dataset name or path with the model's schema."),
+    zones: Path = zones_option(),
+    adjacency: Path = adjacency_option(),
+    target: str = target_option(),
     at: str = typer.Option(None, help="First step to forecast (default: after the data)."),
     top: int = typer.Option(10, min=1, help="Zones shown."),
     out: Path = typer.Option(None, help="Write the forecast as CSV: zone, demand (the "
@@ -117,13 +133,12 @@ def predict(
     force: bool = force_option(),
 ) -> None:
     """Forecast the next H steps of every zone from a saved model."""
-    from cityfocus.data.readers import load_dataset
     from cityfocus.models.registry import load_forecaster
 
     csv_file = None if out is None else OutputFile(
-        out, force=force, inputs=inputs_of(model, data), suffixes=(".csv",))
+        out, force=force, inputs=inputs_of(model, data, zones, adjacency), suffixes=(".csv",))
     forecaster = load_forecaster(model)
-    dataset = load_dataset(data)
+    dataset = load_data(data, zones, adjacency, target)
     forecast = forecaster.predict(dataset, at=step_of(dataset, at))
     frame = pd.DataFrame(forecast.mean.T, index=pd.Index(forecast.zones, name="zone"),
                          columns=[str(t) for t in forecast.timestamps])

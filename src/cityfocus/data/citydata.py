@@ -13,7 +13,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cityfocus.data.timestep import format_freq, most_common_gap, parse_freq
 from cityfocus.errors import DataError
+
+__all__ = ["ZONE_COLUMNS", "CityData", "format_freq"]
 
 ZONE_COLUMNS = ("id", "name", "lat", "lon")
 
@@ -29,9 +32,10 @@ def _zone_table(zones: pd.DataFrame | Sequence[str] | None, n: int, source: str)
     table = pd.DataFrame({"id": zones["id"].astype(str).to_numpy()})
     if len(table) != n:
         raise DataError(f"zone table has {len(table)} rows, values have {n} zones", source=source)
-    duplicated = table["id"][table["id"].duplicated()]
+    duplicated = table["id"][table["id"].duplicated()].unique()
     if len(duplicated):
-        raise DataError(f"zone id {duplicated.iloc[0]!r} appears more than once", source=source)
+        ids = ", ".join(repr(z) for z in duplicated)
+        raise DataError(f"zone ids appear more than once: {ids}", source=source)
     names = zones["name"] if "name" in zones.columns else table["id"]
     table["name"] = pd.Series(names).astype(str).to_numpy()
     for col in ("lat", "lon"):
@@ -93,29 +97,29 @@ class CityData:
             raise DataError(f"mask shape {mask.shape} != values shape {values.shape}", source=name)
         if mask.dtype != bool:
             raise DataError(f"mask must be bool, got dtype {mask.dtype}", source=name)
+        T, N, F = values.shape
+        self.timestamps, self.freq = _check_timestamps(timestamps, T, freq, name)
+        self.zones = _zone_table(zones, N, name)
+        self.features = _check_features(features, F, name)
         bad = mask & ~np.isfinite(values)
         if bad.any():
             t, n, f = (int(i[0]) for i in np.nonzero(bad))
             raise DataError(
-                f"non-finite value {values[t, n, f]} marked observed at step {t}, zone {n}, "
-                f"feature {f}",
+                f"non-finite value {values[t, n, f]} marked observed at {self.timestamps[t]}, "
+                f"zone {self.zones['id'].iloc[n]!r}, feature {self.features[f]!r}",
                 source=name,
                 hint="set its mask to False or give NaN without a mask",
             )
         values[~mask] = 0.0
         self.values: np.ndarray = values
         self.mask: np.ndarray = mask.copy()
-        T, N, F = values.shape
-        self.timestamps, self.freq = _check_timestamps(timestamps, T, freq, name)
-        self.zones = _zone_table(zones, N, name)
-        self.features = _check_features(features, F, name)
         self.target = self.features[0] if target is None else target
         if self.target not in self.features:
             raise DataError(
                 f"target {self.target!r} is not a feature; features are {list(self.features)}",
                 source=name,
             )
-        self.adjacency = _check_adjacency(adjacency, N, name)
+        self.adjacency = _check_adjacency(adjacency, self.zones["id"].tolist(), name)
 
     # -- shape ---------------------------------------------------------------------------
     @property
@@ -191,14 +195,20 @@ class CityData:
         """This data followed by ``later`` (same zones and features, starting one step after
         this data ends)."""
         if later.timestamps[0] != self.timestamps[-1] + self.freq:
-            raise DataError(f"{later.name} must start one step after {self.name} ends "
-                            f"({self.timestamps[-1] + self.freq})", source=later.name)
+            raise DataError(
+                f"{later.name} must start one step after {self.name} ends "
+                f"({self.timestamps[-1] + self.freq})",
+                source=later.name,
+            )
         if later.shape[1:] != self.shape[1:] or later.features != self.features:
-            raise DataError(f"{later.name} has other zones or features than {self.name}",
-                            source=later.name)
-        return self.replace(values=np.concatenate([self.values, later.values]),
-                            mask=np.concatenate([self.mask, later.mask]),
-                            timestamps=self.timestamps.append(later.timestamps))
+            raise DataError(
+                f"{later.name} has other zones or features than {self.name}", source=later.name
+            )
+        return self.replace(
+            values=np.concatenate([self.values, later.values]),
+            mask=np.concatenate([self.mask, later.mask]),
+            timestamps=self.timestamps.append(later.timestamps),
+        )
 
     def equals(self, other: CityData) -> bool:
         """Exact equality of every array, label and the graph (``meta`` aside)."""
@@ -224,7 +234,7 @@ class CityData:
     def __repr__(self) -> str:
         T, N, F = self.shape
         return (
-            f"CityData({self.name!r}, T={T}, N={N}, F={F}, freq={self.freq}, "
+            f"CityData({self.name!r}, T={T}, N={N}, F={F}, freq={format_freq(self.freq)}, "
             f"{self.timestamps[0]} .. {self.timestamps[-1]}, target={self.target!r}, "
             f"missing={self.missing_share():.1%}, graph={self.adjacency is not None})"
         )
@@ -248,18 +258,18 @@ def _check_timestamps(
         problem = "duplicated" if steps[i - 1] == 0 else "out of order"
         raise DataError(f"timestamp {index[i]} at step {i} is {problem}", source=name)
     if freq is not None:
-        offset = pd.tseries.frequencies.to_offset(freq) if isinstance(freq, str) else freq
-        step = pd.Timedelta(offset)
+        step = parse_freq(freq, name)
     elif len(steps):
-        step = pd.Timedelta(int(steps[0]), unit="ns")
+        step = pd.Timedelta(most_common_gap(steps)[0], unit="ns")
     else:
         raise DataError("a single time step needs an explicit freq", source=name)
     irregular = np.nonzero(steps != step.value)[0]
     if len(irregular):
         i = int(irregular[0]) + 1
         raise DataError(
-            f"irregular timestamps: step {i} ({index[i]}) is {pd.Timedelta(int(steps[i - 1]))} "
-            f"after the previous one, expected {step}",
+            f"irregular timestamps: {index[i]} (step {i}) is "
+            f"{format_freq(pd.Timedelta(int(steps[i - 1])))} after the previous one, "
+            f"expected {format_freq(step)}",
             source=name,
             hint="resample to a fixed frequency; missing steps become missing readings",
         )
@@ -276,15 +286,22 @@ def _check_features(features: Sequence[str] | None, F: int, name: str) -> tuple[
     return feats
 
 
-def _check_adjacency(adjacency: np.ndarray | None, N: int, name: str) -> np.ndarray | None:
+def _check_adjacency(
+    adjacency: np.ndarray | None, zone_ids: list[str], name: str
+) -> np.ndarray | None:
     if adjacency is None:
         return None
+    N = len(zone_ids)
     adj = np.asarray(adjacency, dtype=np.float32)
     if adj.shape != (N, N):
         raise DataError(f"adjacency must be [{N}, {N}] for {N} zones, got {adj.shape}", source=name)
-    if not np.isfinite(adj).all():
-        raise DataError("adjacency has non-finite weights", source=name)
-    if (adj < 0).any():
-        i, j = (int(k[0]) for k in np.nonzero(adj < 0))
-        raise DataError(f"adjacency weight {adj[i, j]} < 0 at row {i}, column {j}", source=name)
+    for problem, bad in (("non-finite", ~np.isfinite(adj)), ("negative", adj < 0)):
+        if bad.any():
+            i, j = (int(k[0]) for k in np.nonzero(bad))
+            raise DataError(
+                f"{problem} adjacency weight {adj[i, j]} from zone {zone_ids[i]!r} to zone "
+                f"{zone_ids[j]!r}",
+                source=name,
+                hint="weights are >= 0; 0 means no link",
+            )
     return adj

@@ -20,12 +20,8 @@ from cityfocus.data.readers.los_loop import read_los_loop
 from cityfocus.data.readers.nyc_crime import read_nyc_crime
 from cityfocus.data.readers.parquet import cityfocus_metadata, read_parquet, write_parquet
 from cityfocus.data.readers.pyg_json import read_montevideo_bus, read_pedalme_london
-from cityfocus.data.readers.tabular import (
-    read_adjacency_csv,
-    read_long_table,
-    read_table,
-    read_wide_matrix,
-)
+from cityfocus.data.readers.tabular import read_long_table, read_table, read_wide_matrix
+from cityfocus.data.readers.zone_files import read_adjacency_csv, read_zones_csv
 from cityfocus.errors import DataError
 
 DATA_DIR_ENV = "CITYFOCUS_DATA_DIR"
@@ -69,6 +65,7 @@ __all__ = [
     "read_pedalme_london",
     "read_table",
     "read_wide_matrix",
+    "read_zones_csv",
     "write_parquet",
 ]
 
@@ -79,31 +76,39 @@ def load_dataset(name_or_path: str | Path, **options: Any) -> CityData:
     Args:
         name_or_path: one of ``DATASETS``, or a path (``.parquet``, ``.csv``, ``.csv.gz``,
             or a dataset folder).
-        **options: passed to the reader, e.g. ``drop_empty=False`` for ``nyc_crime`` or
-            ``start="2024-01-01", freq="h", adjacency="adj.csv"`` for a wide matrix.
+        **options: passed to the reader; an option set to None counts as not given. Your own
+            CSV and Parquet tables take ``target``, ``freq``, ``zones`` (zones CSV),
+            ``adjacency`` (adjacency CSV), ``name`` and, for a wide matrix without
+            timestamps, ``start`` (see ``read_table``); ``nyc_crime`` takes ``target`` and
+            ``drop_empty``; the other built-in datasets take none.
 
     Raises:
         DataError: an unknown name, a data directory or file not found, an option the reader
             does not take, or any problem in the data itself.
     """
+    options = {option: value for option, value in options.items() if value is not None}
     text = str(name_or_path)
     if isinstance(name_or_path, str) and text in DATASETS:
         if text == "synthetic":
             from cityfocus.data.synthetic import synthetic_city  # being written alongside
 
-            return _call(lambda: synthetic_city(seed=0).data, text, options)
-        return _call_reader(_READERS[text], data_dir() / text, text, options)
+            return _call(
+                lambda: synthetic_city(seed=0).data, "the built-in dataset synthetic", options
+            )
+        return _call_reader(
+            _READERS[text], data_dir() / text, f"the built-in dataset {text}", options
+        )
     path = Path(name_or_path)
     if path.is_dir():
         dataset = _dataset_of_folder(path)
-        return _call_reader(_READERS[dataset], path, dataset, options)
+        return _call_reader(_READERS[dataset], path, f"the built-in dataset {dataset}", options)
     suffixes = [s.lower() for s in path.suffixes]
     if suffixes[-1:] == [".parquet"]:
         if cityfocus_metadata(path) is not None:
-            return _call_reader(read_parquet, path, "cityfocus parquet", options)
-        return _call_reader(read_long_table, path, "long table", options)
+            return _call_reader(read_parquet, path, "a cityfocus Parquet file", options)
+        return _call_reader(read_long_table, path, "a Parquet long table", options)
     if suffixes[-1:] == [".csv"] or suffixes[-2:] == [".csv", ".gz"]:
-        return _call_reader(read_table, path, "CSV table", options)
+        return _call_reader(read_table, path, "a CSV table", options)
     if not path.exists() and not path.suffix:
         raise DataError(
             f"unknown dataset {text!r}; valid names are {', '.join(DATASETS)}",
@@ -168,8 +173,6 @@ def _call(
     accepted = [] if reader is None else list(inspect.signature(reader).parameters)[1:]
     unknown = [o for o in options if o not in accepted]
     if unknown:
-        raise DataError(
-            f"option {unknown[0]!r} does not apply to {label}; "
-            f"options are {', '.join(accepted) or 'none'}"
-        )
+        takes = f"it takes {', '.join(accepted)}" if accepted else "it takes no options"
+        raise DataError(f"option {unknown[0]!r} does not apply to {label}; {takes}")
     return load()

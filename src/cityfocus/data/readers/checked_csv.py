@@ -2,6 +2,7 @@
 
 pandas pads short rows silently and reports long rows or non-numeric cells without a usable
 location, so the raw bytes are scanned once (vectorised, quote-aware) before pandas parses them.
+Only comma-separated files are read; a ``;``- or tab-separated one is named as such up front.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from cityfocus.errors import DataError
 
 _NEWLINE, _CR, _QUOTE = 10, 13, 34
 _BOM = b"\xef\xbb\xbf"
+# separators that spreadsheets export instead of commas, and how a message names them
+_OTHER_SEPARATORS = {";": ("';'", "semicolons"), "\t": ("tab", "tabs"), "|": ("'|'", "pipes")}
 
 
 @dataclass(frozen=True)
@@ -122,36 +125,44 @@ def read_csv(
     header: bool = True,
     dtype: Mapping[Any, Any] | type | None = None,
     numeric: Sequence[str] | None = None,
+    reserved: Sequence[str] = (),
 ) -> SourceTable:
-    """Read a CSV (optionally gzipped) after checking its layout.
+    """Read a comma-separated CSV (optionally gzipped) after checking its layout.
 
     Args:
         path: the file.
-        header: whether line 1 holds column names (must be unique).
+        header: whether line 1 holds column names (unique once the spaces around them are
+            stripped).
         dtype: explicit pandas dtypes, per column or for all (``str`` keeps ids as written).
         numeric: columns that must be numeric; the first non-numeric cell is reported by line
             and column. Empty cells and ``NA``-like strings become NaN.
+        reserved: column names with a meaning to the reader (``timestamp``, ``zone``); the
+            header may spell them in any letter case and they are renamed to these spellings.
 
     Raises:
-        DataError: missing, empty, malformed or ragged file, duplicated column names, a header
-            without data rows, or a non-numeric cell in a ``numeric`` column.
+        DataError: missing, empty, malformed or ragged file, a ``;``- or tab-separated file,
+            duplicated column names, a header without data rows, or a non-numeric cell in a
+            ``numeric`` column.
     """
     source = Path(path)
     raw = read_bytes(source)
+    _check_separator(raw, source)
     lines, _ = scan_records(raw, source)
     names: list[str] | None = None
     if header:
-        names = _header_fields(raw, source, int(lines[0]))
+        names = canonical_columns(
+            _header_fields(raw, source, int(lines[0])), reserved, source, int(lines[0])
+        )
         if len(lines) < 2:
             raise DataError("no data rows after the header", source=source)
     try:
         try:
-            frame = _parse(raw, header, dtype)
+            frame = _parse(raw, names, dtype)
         except ValueError as err:
             if dtype is None or isinstance(err, pd.errors.ParserError | UnicodeDecodeError):
                 raise
             # a cell that does not fit its dtype: re-read untyped, numeric_matrix names the cell
-            frame = _parse(raw, header, None)
+            frame = _parse(raw, names, None)
     except UnicodeDecodeError:
         raise DataError("not UTF-8 text", source=source) from None
     except ValueError as err:
@@ -200,10 +211,82 @@ def numeric_matrix(table: SourceTable, columns: Sequence[Any]) -> np.ndarray:
     return out
 
 
-def _parse(raw: bytes, header: bool, dtype: Mapping[Any, Any] | type | None) -> pd.DataFrame:
+def canonical_columns(
+    names: Sequence[Any], reserved: Sequence[str], source: Path, line: int | None = None
+) -> list[str]:
+    """Header names stripped of surrounding spaces, with ``reserved`` names matched ignoring
+    letter case and renamed to their spelling there; DataError naming every name that then
+    appears more than once (with its column numbers), and on an empty name."""
+    spelling = {name.lower(): name for name in reserved}
+    out = []
+    for k, raw in enumerate(names, start=1):
+        name = str(raw).strip()
+        if name == "":
+            raise DataError(f"empty column name (column {k})", source=source, row=line)
+        out.append(spelling.get(name.lower(), name))
+    repeated = repeated_positions(out)
+    if repeated:
+        described = "; ".join(
+            _describe_repeat(name, [k + 1 for k in ks], names) for name, ks in repeated.items()
+        )
+        raise DataError(
+            f"column names appear more than once in the header: {described}",
+            source=source,
+            row=line,
+            hint="give each column its own name; in a wide matrix each zone id heads one column",
+        )
+    return out
+
+
+def repeated_positions(labels: Sequence[str]) -> dict[str, list[int]]:
+    """Each label that occurs more than once, with its 0-based positions (first seen first)."""
+    positions: dict[str, list[int]] = {}
+    for k, label in enumerate(labels):
+        positions.setdefault(label, []).append(k)
+    return {label: ks for label, ks in positions.items() if len(ks) > 1}
+
+
+def _describe_repeat(name: str, columns: list[int], raw: Sequence[Any]) -> str:
+    spellings = list(dict.fromkeys(str(raw[k - 1]).strip() for k in columns))
+    numbers = ", ".join(str(k) for k in columns)
+    if len(spellings) == 1:
+        return f"{name!r} (columns {numbers})"
+    both = ", ".join(repr(s) for s in spellings)
+    return f"{both} (columns {numbers}, all read as {name!r}: names are matched ignoring case)"
+
+
+def _check_separator(raw: bytes, source: Path) -> None:
+    """DataError when the first record has no comma but another common separator."""
+    body = raw.lstrip(b"\r\n")
+    line = raw[: len(raw) - len(body)].count(b"\n") + 1
+    first = body.split(b"\n", 1)[0]
+    unquoted = b"".join(first.split(b'"')[::2])  # drop what is between double quotes
+    if b"," in unquoted:
+        return
+    counts = {sep: unquoted.count(sep.encode()) for sep in _OTHER_SEPARATORS}
+    sep = max(counts, key=counts.__getitem__)
+    if counts[sep] == 0:
+        return
+    name, plural = _OTHER_SEPARATORS[sep]
+    found = f"{counts[sep]} {plural if counts[sep] > 1 else name}"
+    raise DataError(
+        f"the file looks {name}-separated (line {line} has {found} and no comma); "
+        "cityfocus reads comma-separated CSV",
+        source=source,
+        row=line,
+        hint=f"convert it, e.g. pandas.read_csv({str(source)!r}, sep={sep!r})"
+        ".to_csv('converted.csv', index=False), or save it from a spreadsheet as "
+        "'CSV (comma delimited)'",
+    )
+
+
+def _parse(
+    raw: bytes, names: list[str] | None, dtype: Mapping[Any, Any] | type | None
+) -> pd.DataFrame:
     return pd.read_csv(
         io.BytesIO(raw),
-        header=0 if header else None,
+        header=None if names is None else 0,
+        names=names,
         dtype=dict(dtype) if isinstance(dtype, Mapping) else dtype,
         skip_blank_lines=True,
         low_memory=False,
@@ -211,7 +294,7 @@ def _parse(raw: bytes, header: bool, dtype: Mapping[Any, Any] | type | None) -> 
 
 
 def _header_fields(raw: bytes, source: Path, line: int) -> list[str]:
-    """Column names from the header record (pandas would rename duplicates silently)."""
+    """Column names as written in the header record (pandas would rename duplicates)."""
     body = raw.lstrip(b"\r\n")
     end = body.find(b"\n")
     first = body if end < 0 else body[:end]
@@ -219,17 +302,7 @@ def _header_fields(raw: bytes, source: Path, line: int) -> list[str]:
         text = first.decode("utf-8").rstrip("\r")
     except UnicodeDecodeError:
         raise DataError("header is not UTF-8 text", source=source, row=line) from None
-    names = next(csv.reader([text]))
-    seen: set[str] = set()
-    for name in names:
-        if name.strip() == "":
-            raise DataError("empty column name in the header", source=source, row=line)
-        if name in seen:
-            raise DataError(
-                "column name appears twice in the header", source=source, row=line, column=name
-            )
-        seen.add(name)
-    return names
+    return next(csv.reader([text]))
 
 
 def _first_line(err: Exception) -> str:

@@ -2,8 +2,9 @@
 
 Long table (CSV or Parquet): columns ``timestamp, zone, <feature>...``, one row per time step
 and zone. Wide matrix (CSV): column ``timestamp`` (optional) then one column per zone, one
-feature. Either may come with an adjacency CSV. Missing rows or empty cells become
-``mask == False``; gaps in the time index become fully unobserved steps. Guide: docs/data-format.md.
+feature. Either may come with a zones file (ids, names, coordinates) and an adjacency CSV.
+Missing rows or empty cells become ``mask == False``; gaps in the time index become fully
+unobserved steps. Guide: docs/data-format.md.
 """
 
 from __future__ import annotations
@@ -14,51 +15,72 @@ import numpy as np
 import pandas as pd
 
 from cityfocus.data.citydata import CityData
-from cityfocus.data.readers.checked_csv import SourceTable, numeric_matrix, read_csv
+from cityfocus.data.readers.checked_csv import (
+    SourceTable,
+    canonical_columns,
+    numeric_matrix,
+    read_csv,
+)
+from cityfocus.data.readers.time_grid import (
+    TIMESTAMP,
+    parse_timestamps,
+    place_rows,
+    regular_grid,
+)
+from cityfocus.data.readers.zone_files import read_adjacency_csv, read_zones_csv
+from cityfocus.data.timestep import format_freq, parse_freq
 from cityfocus.errors import DataError
 
-TIMESTAMP, ZONE = "timestamp", "zone"
+ZONE = "zone"
+WIDE_FEATURE = "value"  # the feature name of a wide matrix when no target is given
 MAX_ENTRIES = 500_000_000  # T x N x F cells; beyond this the timestamps are almost surely wrong
+
+__all__ = ["read_adjacency_csv", "read_long_table", "read_table", "read_wide_matrix"]
 
 
 def read_table(
     path: str | Path,
     *,
     target: str | None = None,
-    feature: str | None = None,
     start: str | None = None,
     freq: str | None = None,
+    zones: str | Path | None = None,
     adjacency: str | Path | None = None,
     name: str | None = None,
 ) -> CityData:
     """A long table (has ``timestamp`` and ``zone`` columns) or else a wide matrix.
 
     Args:
-        path: ``.csv`` (optionally gzipped) or ``.parquet`` (long table only).
-        target: long table: the target feature (default: the first feature column).
-        feature: wide matrix: the name of its single feature (default ``value``).
-        start, freq: wide matrix without a timestamp column: first time stamp and step.
-            ``freq`` also fixes the step of timestamped files (default: the smallest step seen).
+        path: ``.csv`` (optionally gzipped) or ``.parquet``.
+        target: long table: the target feature (default: the first feature column); wide
+            matrix: the name of its one feature (default ``value``).
+        start: wide matrix without a timestamp column: the first time stamp.
+        freq: the step (``5min``, ``h``, ``D``, ``7D``). Default: the most common gap between
+            timestamps, and a timestamp off that grid is an error. When given, timestamps are
+            floored onto its grid and rows sharing a step (and zone) are averaged.
+        zones: optional zones CSV (``id``, ``name``, ``lat``, ``lon``; see ``read_zones_csv``).
         adjacency: optional ``[N, N]`` adjacency CSV (see ``read_adjacency_csv``).
         name: dataset name (default: the file's stem).
     """
     path = Path(path)
     table = _load(path)
-    if TIMESTAMP in table.frame.columns and ZONE in table.frame.columns:
-        for option, value in (("feature", feature), ("start", start)):
-            if value is not None:
-                raise DataError(
-                    f"option {option!r} is for wide matrices; this is a long table", source=path
-                )
-        return _long(table, target=target, freq=freq, adjacency=adjacency, name=name)
-    if target is not None:
+    columns = list(table.frame.columns)
+    if TIMESTAMP in columns and ZONE in columns:
+        if start is not None:
+            raise DataError(
+                "option 'start' is for wide matrices without timestamps; this is a long table",
+                source=path,
+            )
+        return _long(table, target=target, freq=freq, zones=zones, adjacency=adjacency, name=name)
+    if ZONE in columns:
         raise DataError(
-            "option 'target' is for long tables; a wide matrix has one feature "
-            "(name it with 'feature')",
+            f"a 'zone' column but no 'timestamp' column; columns are {columns}",
             source=path,
+            row=1,
+            hint="a long table needs columns timestamp, zone, then features",
         )
     return _wide(
-        table, feature=feature or "value", start=start, freq=freq, adjacency=adjacency, name=name
+        table, target=target, start=start, freq=freq, zones=zones, adjacency=adjacency, name=name
     )
 
 
@@ -67,6 +89,7 @@ def read_long_table(
     *,
     target: str | None = None,
     freq: str | None = None,
+    zones: str | Path | None = None,
     adjacency: str | Path | None = None,
     name: str | None = None,
 ) -> CityData:
@@ -74,96 +97,48 @@ def read_long_table(
 
     Zones keep the order of first appearance; every column other than ``timestamp`` and
     ``zone`` is a numeric feature. A missing (timestamp, zone) row or an empty cell is
-    unobserved. Raises DataError on a missing column, a bad date, a non-number, a duplicated
-    (timestamp, zone) pair, or an adjacency of the wrong size.
+    unobserved. Options as in ``read_table``. Raises DataError on a missing column, a bad date,
+    a timestamp off the grid, a non-number, a duplicated (timestamp, zone) pair, or a zones or
+    adjacency file that does not match the zones.
     """
     path = Path(path)
-    return _long(_load(path), target=target, freq=freq, adjacency=adjacency, name=name)
+    return _long(_load(path), target=target, freq=freq, zones=zones, adjacency=adjacency, name=name)
 
 
 def read_wide_matrix(
     path: str | Path,
     *,
-    feature: str = "value",
+    target: str | None = None,
     start: str | None = None,
     freq: str | None = None,
+    zones: str | Path | None = None,
     adjacency: str | Path | None = None,
     name: str | None = None,
 ) -> CityData:
     """A wide matrix CSV (rows = time, columns = zones, one feature) as CityData ``[T, N, 1]``.
 
     The first column is ``timestamp``; without it, ``start`` and ``freq`` give the time stamps.
-    Raises DataError on duplicated timestamps, non-numbers, or an adjacency of the wrong size.
+    ``target`` names the one feature (default ``value``); other options as in ``read_table``.
+    Raises DataError on repeated zone ids or timestamps, non-numbers, a timestamp off the grid,
+    or a zones or adjacency file that does not match the zones.
     """
     path = Path(path)
     return _wide(
-        _load(path), feature=feature, start=start, freq=freq, adjacency=adjacency, name=name
+        _load(path),
+        target=target,
+        start=start,
+        freq=freq,
+        zones=zones,
+        adjacency=adjacency,
+        name=name,
     )
-
-
-def read_adjacency_csv(path: str | Path, zone_ids: list[str]) -> np.ndarray:
-    """``[N, N]`` weights for ``zone_ids`` from a CSV, with or without a header of zone ids.
-
-    Without a header the file has N rows of N numbers, in zone order. With a header (N + 1
-    rows) line 1 names the zones of the columns, in any order, and rows follow the same order;
-    a first column of row labels is allowed (then the header has N + 1 fields).
-    """
-    path = Path(path)
-    table = read_csv(path, header=False, dtype=str)
-    n = len(zone_ids)
-    rows, cols = table.frame.shape
-    first = table.frame.iloc[0]
-    has_header = rows == n + 1 or bool(
-        (pd.to_numeric(first, errors="coerce").isna() & first.notna()).any()
-    )
-    size = f"{rows - 1} x {cols} plus a header row" if has_header else f"{rows} x {cols}"
-    if rows - has_header != n or cols not in ((n, n + 1) if has_header else (n,)):
-        raise DataError(
-            f"adjacency is {size}, expected {n} x {n} for {n} zones "
-            "(optionally with a header row of zone ids and a row-label column)",
-            source=path,
-        )
-    body = SourceTable(
-        table.frame.iloc[rows - n :, cols - n :].reset_index(drop=True),
-        table.lines[rows - n :],
-        path,
-    )
-    matrix = numeric_matrix(body, body.frame.columns)
-    if not has_header:
-        return matrix
-    header = [str(v).strip() for v in table.frame.iloc[0, cols - n :]]
-    position = {zone: i for i, zone in enumerate(zone_ids)}
-    for k, zone in enumerate(header):
-        if zone not in position:
-            raise DataError(
-                f"unknown zone {zone!r} in the header",
-                source=path,
-                row=int(table.lines[0]),
-                column=int(table.frame.columns[k + cols - n]),
-            )
-    if len(set(header)) != n:
-        raise DataError("a zone appears twice in the header", source=path, row=int(table.lines[0]))
-    if cols == n + 1:
-        labels = [str(v).strip() for v in table.frame.iloc[1:, 0]]
-        for k, (label, zone) in enumerate(zip(labels, header, strict=True)):
-            if label != zone:
-                raise DataError(
-                    f"row label {label!r} should be {zone!r} (rows follow the header's order)",
-                    source=path,
-                    row=int(table.lines[k + 1]),
-                    column=1,
-                )
-    order = np.array([position[z] for z in header])
-    out = np.empty_like(matrix)
-    out[np.ix_(order, order)] = matrix
-    return out
 
 
 # -- builders --------------------------------------------------------------------------------
 def _load(path: Path) -> SourceTable:
     if path.suffix.lower() == ".parquet":
         return _load_parquet(path)
-    return read_csv(path, dtype={TIMESTAMP: str, ZONE: str})
+    return read_csv(path, dtype={TIMESTAMP: str, ZONE: str}, reserved=(TIMESTAMP, ZONE))
 
 
 def _load_parquet(path: Path) -> SourceTable:
@@ -178,6 +153,7 @@ def _load_parquet(path: Path) -> SourceTable:
         raise DataError(f"not a readable Parquet file ({err})", source=path) from None
     if frame.empty:
         raise DataError("table has no rows", source=path)
+    frame.columns = pd.Index(canonical_columns(list(frame.columns), (TIMESTAMP, ZONE), path))
     if ZONE in frame.columns:
         frame[ZONE] = frame[ZONE].astype("str").where(frame[ZONE].notna())
     return SourceTable(frame=frame, lines=None, source=path)
@@ -188,6 +164,7 @@ def _long(
     *,
     target: str | None,
     freq: str | None,
+    zones: str | Path | None,
     adjacency: str | Path | None,
     name: str | None,
 ) -> CityData:
@@ -204,7 +181,9 @@ def _long(
         raise DataError("no feature columns besides timestamp and zone", source=table.source)
     if target is not None and target not in features:
         raise DataError(
-            f"target {target!r} is not a column; features are {features}", source=table.source
+            f"target {target!r} is not a column; features are {features}",
+            source=table.source,
+            hint=_case_hint(target, features),
         )
     numbers = numeric_matrix(table, features)
     zone = frame[ZONE]
@@ -217,37 +196,46 @@ def _long(
     grid, step_of_row = regular_grid(stamps, freq, table)
     T, N, F = len(grid), len(zone_ids), len(features)
     _check_size(T, N, F, table.source)
-    values = np.full((T, N, F), np.nan, dtype=np.float32)
-    values[step_of_row, zone_codes] = numbers
-    ids = [str(z) for z in zone_ids]
-    return CityData(
+    values = place_rows(numbers, step_of_row, zone_codes, T, N)
+    return _city(
+        table,
         values,
         grid,
-        zones=ids,
-        features=features,
+        stamps,
+        step_of_row,
+        [str(z) for z in zone_ids],
+        features,
         target=target,
-        adjacency=None if adjacency is None else read_adjacency_csv(adjacency, ids),
-        freq=pd.Timedelta(grid.freq),
-        name=name or table.source.stem,
-        meta={"source": str(table.source), "format": "long table"},
+        zones=zones,
+        adjacency=adjacency,
+        name=name,
+        layout="long table",
     )
 
 
 def _wide(
     table: SourceTable,
     *,
-    feature: str,
+    target: str | None,
     start: str | None,
     freq: str | None,
+    zones: str | Path | None,
     adjacency: str | Path | None,
     name: str | None,
 ) -> CityData:
     frame = table.frame
-    has_time = str(frame.columns[0]).strip().lower() == TIMESTAMP
-    zones = (
-        [str(c).strip() for c in frame.columns[1:]] if has_time else [str(c) for c in frame.columns]
-    )
-    if not zones:
+    columns = [str(c) for c in frame.columns]
+    has_time = columns[0] == TIMESTAMP
+    if TIMESTAMP in columns[1:]:
+        raise DataError(
+            f"'timestamp' is column {columns.index(TIMESTAMP) + 1}; in a wide matrix it must "
+            "come first",
+            source=table.source,
+            row=1,
+            hint="move it to the first column, or add a 'zone' column for a long table",
+        )
+    zone_ids = columns[1:] if has_time else columns
+    if not zone_ids:
         raise DataError("no zone columns besides the timestamp", source=table.source, row=1)
     numbers = numeric_matrix(table, list(frame.columns[1:] if has_time else frame.columns))
     if has_time:
@@ -256,17 +244,7 @@ def _wide(
                 "the file has a timestamp column; drop the 'start' option", source=table.source
             )
         stamps = parse_timestamps(table, frame.columns[0])
-        repeated = np.flatnonzero(stamps.duplicated())
-        if len(repeated):
-            i = int(repeated[0])
-            first = int(np.flatnonzero(stamps == stamps[i])[0])
-            raise table.error(
-                f"duplicated timestamp {stamps[i]} (first on line {table.lines[first]})"
-                if table.lines is not None
-                else f"duplicated timestamp {stamps[i]}",
-                i,
-                column=frame.columns[0],
-            )
+        _check_unique_stamps(table, stamps)
         grid, step_of_row = regular_grid(stamps, freq, table)
     else:
         if start is None or freq is None:
@@ -276,99 +254,94 @@ def _wide(
                 row=1,
                 hint="add a timestamp column, or give start and freq",
             )
-        step = _fixed_step(freq, table.source)
-        grid = pd.date_range(pd.Timestamp(start), periods=len(frame), freq=step)
-        step_of_row = np.arange(len(frame))
-    T, N = len(grid), len(zones)
+        step = parse_freq(freq, table.source)
+        try:
+            first = pd.Timestamp(start)
+        except ValueError:
+            raise DataError(
+                f"start {start!r} is not a date", source=table.source, hint="e.g. 2024-03-01 08:00"
+            ) from None
+        grid = pd.date_range(first, periods=len(frame), freq=step)
+        stamps, step_of_row = grid, np.arange(len(frame))
+    T, N = len(grid), len(zone_ids)
     _check_size(T, N, 1, table.source)
-    values = np.full((T, N, 1), np.nan, dtype=np.float32)
-    values[step_of_row, :, 0] = numbers
-    return CityData(
+    values = place_rows(numbers, step_of_row, None, T, N)
+    return _city(
+        table,
         values,
         grid,
+        stamps,
+        step_of_row,
+        zone_ids,
+        [target or WIDE_FEATURE],
+        target=target,
         zones=zones,
-        features=[feature],
-        target=feature,
-        adjacency=None if adjacency is None else read_adjacency_csv(adjacency, zones),
-        freq=pd.Timedelta(grid.freq),
-        name=name or table.source.stem,
-        meta={"source": str(table.source), "format": "wide matrix"},
+        adjacency=adjacency,
+        name=name,
+        layout="wide matrix",
     )
 
 
-# -- time ------------------------------------------------------------------------------------
-def parse_timestamps(table: SourceTable, column: str) -> pd.DatetimeIndex:
-    """The column as dates; DataError naming the line of the first empty or unreadable one."""
-    raw = table.frame[column]
-    empty = np.flatnonzero(raw.isna().to_numpy())
-    if len(empty):
-        raise table.error("missing timestamp", int(empty[0]), column=column)
-    if pd.api.types.is_datetime64_any_dtype(raw):
-        return pd.DatetimeIndex(raw)
-    text = raw.astype(str).str.strip()
-    stamps = pd.to_datetime(text, format="ISO8601", errors="coerce")
-    if stamps.isna().any():
-        stamps = pd.to_datetime(text, format="mixed", errors="coerce")
-    bad = np.flatnonzero(stamps.isna().to_numpy())
-    if len(bad):
-        i = int(bad[0])
-        raise table.error(
-            f"not a date: {text.iloc[i]!r}",
-            i,
-            column=column,
-            hint="use ISO dates such as 2024-03-01 08:00",
+def _city(
+    table: SourceTable,
+    values: np.ndarray,
+    grid: pd.DatetimeIndex,
+    stamps: pd.DatetimeIndex,
+    step_of_row: np.ndarray,
+    zone_ids: list[str],
+    features: list[str],
+    *,
+    target: str | None,
+    zones: str | Path | None,
+    adjacency: str | Path | None,
+    name: str | None,
+    layout: str,
+) -> CityData:
+    """CityData from a placed ``[T, N, F]`` array, with the zones and adjacency files read
+    against ``zone_ids`` and provenance in ``meta``."""
+    step = pd.Timedelta(grid.freq)
+    meta: dict[str, object] = {"source": str(table.source), "format": layout}
+    floored = int((stamps.as_unit("ns").asi8 != grid.as_unit("ns").asi8[step_of_row]).sum())
+    if floored:
+        meta["resampled"] = (
+            f"{floored} row{'s' * (floored > 1)} floored onto the {format_freq(step)} grid; "
+            "rows sharing a step averaged"
         )
-    try:
-        return pd.DatetimeIndex(stamps)
-    except (TypeError, ValueError) as err:  # e.g. a mix of time zones
-        raise DataError(
-            f"inconsistent timestamps ({err})", source=table.source, column=column
-        ) from None
+    if zones is not None:
+        meta["zones_file"] = str(zones)
+    if adjacency is not None:
+        meta["adjacency_file"] = str(adjacency)
+    return CityData(
+        values,
+        grid,
+        zones=zone_ids if zones is None else read_zones_csv(zones, zone_ids),
+        features=features,
+        target=target,
+        adjacency=None if adjacency is None else read_adjacency_csv(adjacency, zone_ids),
+        freq=step,
+        name=name or table.source.stem,
+        meta=meta,
+    )
 
 
-def regular_grid(
-    stamps: pd.DatetimeIndex, freq: str | None, table: SourceTable
-) -> tuple[pd.DatetimeIndex, np.ndarray]:
-    """The regular time grid covering ``stamps`` and each row's step on it.
+# -- checks ----------------------------------------------------------------------------------
+def _case_hint(name: str, choices: list[str]) -> str | None:
+    same = [c for c in choices if c.lower() == name.lower()]
+    return f"did you mean {same[0]!r}? feature names are case-sensitive" if same else None
 
-    The step is ``freq`` or the smallest gap between distinct timestamps; a timestamp off the
-    grid is a DataError naming its line.
-    """
-    ns = stamps.as_unit("ns").asi8
-    distinct = np.unique(ns)
-    if freq is not None:
-        step = _fixed_step(freq, table.source)
-    elif len(distinct) > 1:
-        step = pd.Timedelta(int(np.diff(distinct).min()), unit="ns")
-    else:
-        raise DataError("a single time step needs the 'freq' option", source=table.source)
-    offset = ns - distinct[0]
-    off_grid = np.flatnonzero(offset % step.value != 0)
-    if len(off_grid):
-        i = int(off_grid[0])
+
+def _check_unique_stamps(table: SourceTable, stamps: pd.DatetimeIndex) -> None:
+    repeated = np.flatnonzero(stamps.duplicated())
+    if len(repeated):
+        i = int(repeated[0])
+        first = int(np.flatnonzero(stamps == stamps[i])[0])
         raise table.error(
-            f"timestamp {stamps[i]} is not a whole number of {step} steps after "
-            f"{stamps[int(np.argmin(ns))]}",
+            f"duplicated timestamp {stamps[i]} (first on line {table.lines[first]})"
+            if table.lines is not None
+            else f"duplicated timestamp {stamps[i]}",
             i,
-            column=TIMESTAMP,
-            hint="resample to a fixed frequency or give 'freq'",
+            column=table.frame.columns[0],
         )
-    step_of_row = offset // step.value
-    first = stamps[int(np.argmin(ns))]
-    grid = pd.date_range(first, periods=int(step_of_row.max()) + 1, freq=step)
-    return grid, step_of_row
-
-
-def _fixed_step(freq: str, source: Path) -> pd.Timedelta:
-    try:
-        step = pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
-    except (TypeError, ValueError):
-        raise DataError(
-            f"freq {freq!r} is not a fixed step", source=source, hint="use e.g. 5min, h, D, 7D"
-        ) from None
-    if step <= pd.Timedelta(0):
-        raise DataError(f"freq {freq!r} must be positive", source=source)
-    return step
 
 
 def _check_unique_pairs(
