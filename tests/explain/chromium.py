@@ -2,7 +2,7 @@
 
 Opens a page, records console errors, uncaught exceptions and every request that leaves
 the page (anything but the page's own file and ``data:`` URIs), evaluates JavaScript and
-takes screenshots. Only what the report tests need.
+sets the viewport and takes screenshots. Only what the report tests need.
 """
 
 from __future__ import annotations
@@ -102,9 +102,15 @@ class Browser:
                 if e.get("method") == "Network.requestWillBeSent"]
         return [u for u in urls if u != page_url and not u.startswith("data:")]
 
-    def screenshot(self) -> bytes:
-        """PNG of the whole page."""
-        shot = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+    def viewport(self, width: int, height: int) -> None:
+        """Lay pages out as in a ``width`` x ``height`` CSS-pixel window (scale 1)."""
+        self.call("Emulation.setDeviceMetricsOverride", width=width, height=height,
+                  deviceScaleFactor=1, mobile=False)
+
+    def screenshot(self, whole_page: bool = True) -> bytes:
+        """PNG of the whole page, or of the first screen (the viewport) only."""
+        shot = self.call("Page.captureScreenshot", format="png",
+                         captureBeyondViewport=whole_page)
         return base64.b64decode(shot["data"])
 
     def close(self) -> None:

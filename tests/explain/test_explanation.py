@@ -6,7 +6,7 @@ import pandas as pd
 from cityfocus.allocate import AllocationProblem, solve
 from cityfocus.data.synthetic import synthetic_city
 from cityfocus.explain import explain_allocation
-from cityfocus.explain.narrative import duration, number, ordinal
+from cityfocus.explain.formatting import distinct, duration, number, ordinal, plural
 from cityfocus.models.forecast import Forecast
 
 
@@ -38,7 +38,7 @@ def test_paragraph_names_units_forecast_drivers_price_and_sensitivity():
     assert "rank 1 of 4 (top 25 %)" in text
     assert "driven by Zone 2 (50%)" in text and "its own history (50%)" in text
     assert "mostly over the last 1 h" in text
-    assert "the city-wide price" in text and number(allocation.shadow_price) in text
+    assert "the city-wide price" in text
     assert (f"would gain a {ordinal(int(allocation.w[0]) + 1)} unit if its forecast rose "
             "above") in text
     assert number(expl.view.gain_at[0]) in text
@@ -79,11 +79,55 @@ def test_formatting_helpers():
     assert duration(pd.Timedelta(minutes=15)) == "15 min"
     assert [ordinal(k) for k in (1, 2, 3, 4, 11, 12, 21)] == ["1st", "2nd", "3rd", "4th",
                                                               "11th", "12th", "21st"]
+    assert duration(pd.Timedelta(days=1)) == "1 day"
+
+
+def test_plurals():
+    assert [plural(k, "unit") for k in (0, 1, 2, 1.0, 2.0)] == [
+        "0 units", "1 unit", "2 units", "1 unit", "2 units"]
+    assert plural(1, "zone") == "1 zone" and plural(3, "zone") == "3 zones"
+    assert plural(1250, "unit") == "1,250 units"
+
+
+def test_distinct_prints_deciding_pairs_apart():
+    # number() prints both as 1.0; the pair needs one more digit
+    assert number(1.041) == number(1.044) == "1.0"
+    assert distinct(1.041, 1.044) == ["1.041", "1.044"]
+    assert distinct(1.04, 1.03) == ["1.04", "1.03"]
+    assert distinct(4.1, 9.7) == ["4.1", "9.7"]  # already apart: no extra digits
+    assert distinct(2.5, 2.5) == ["2.5", "2.5"]  # equal values stay equal
+    assert distinct(1250.0, 1250.4) == ["1,250.0", "1,250.4"]
+    assert distinct(0.0421, 0.0423) == ["0.0421", "0.0423"]
+    # across a rounding boundary "0.10" and "0.1" would read as the same number
+    low, high = distinct(0.0999, 0.1001)
+    assert float(low) != float(high)
+    assert distinct(1.0, float("nan"), 1.0 + 1e-3) == ["1.000", "n/a", "1.001"]
+    rng = np.random.default_rng(0)
+    for a, b in rng.uniform(0, 50, size=(200, 2)).round(6):
+        ta, tb = distinct(a, b)
+        assert (float(ta.replace(",", "")) == float(tb.replace(",", ""))) == (a == b)
+
+
+def test_paragraph_tells_a_close_next_unit_from_the_price():
+    from cityfocus.explain.narrative import ZoneFacts, paragraph
+
+    facts = ZoneFacts(name="Zone 3", demand=2.62, rank=5, n_zones=6, horizon="over 2 h",
+                      target="incidents", w=0.0, budget=1.0, units=True, family="coverage",
+                      next_gain=1.0412, last_gain=float("inf"), price=1.0449,
+                      gain_at=2.64, lose_at=float("nan"), step=1.0, drivers=[],
+                      own_weight=None, recent=None, recent_share=None)
+    text = paragraph(facts)
+    assert "gets none of 1 unit:" in text
+    assert "would intercept 1.041 expected incidents" in text
+    assert "would intercept 1.045 expected incidents (the city-wide price)" in text
+    # the forecast and the demand at which the zone would gain a unit read apart too
+    assert "forecast 2.62 incidents" in text and "rose above 2.64 (+1%)" in text
 
 
 def test_figures_without_coordinates_or_attention():
     from cityfocus.data.citydata import CityData
-    from cityfocus.explain.figures import all_figures, zone_positions
+    from cityfocus.explain.allocation_map import zone_positions
+    from cityfocus.explain.figures import all_figures
 
     data, at, forecast = hand_made()
     bare = CityData(data.values, data.timestamps, mask=data.mask, features=data.features,

@@ -1,5 +1,6 @@
 """``cityfocus explain`` end to end: files written, nothing written on failure, and the report
-checked in real headless Chromium (no console errors, no requests, figures and table drawn)."""
+checked in real headless Chromium at 1400x900 (no console errors, no requests, figures and
+table drawn, summary and map in the first screen)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cityfocus.outputs import MANIFEST
 from tests.conftest import run_cli
 
 FIGURES = ["allocation.png", "forecast.png", "attention.png", "drivers.png"]
+SCREEN = (1400, 900)  # the duty officer's first screen, CSS pixels
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +34,7 @@ def report(tiny, tmp_path_factory):
 def test_report_files_and_contents(report):
     out, result, city = report
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["report.html", "summary.json", "zones.csv", *FIGURES])
+        [MANIFEST, "report.html", "summary.json", "zones.csv", *FIGURES])
     zones = pd.read_csv(out / "zones.csv")
     assert len(zones) == 6 and zones["w"].sum() == 5
     assert zones["w"].is_monotonic_decreasing  # most attention first
@@ -73,6 +76,7 @@ def test_report_renders_in_headless_chromium(report):
     out, _, city = report
     url = (out / "report.html").resolve().as_uri()
     with Browser() as browser:
+        browser.viewport(*SCREEN)
         browser.open(url)
         assert browser.errors() == []
         assert browser.requests(url) == []
@@ -81,18 +85,29 @@ def test_report_renders_in_headless_chromium(report):
         assert len(widths) == len(FIGURES) and min(widths) > 100
         rows = browser.evaluate("document.querySelectorAll('#zones tbody tr').length")
         assert rows == city.data.shape[1]
-        height = browser.evaluate("document.body.scrollHeight")
-        shot = mpimg.imread(io.BytesIO(browser.screenshot()), format="png")[..., :3]
+        boxes = browser.evaluate(
+            "Object.fromEntries(['#summary', '#map', '#map img', '#zones'].map(s => {"
+            " const r = document.querySelector(s).getBoundingClientRect();"
+            " return [s, {top: r.top, bottom: r.bottom, left: r.left, right: r.right}]; }))")
+        first = browser.screenshot(whole_page=False)
+        (out.parent / "first-screen.png").write_bytes(first)  # for a person to look at
         # the detectors work: a page with an error and an outside request is caught
         bad = out.parent / "bad.html"
         bad.write_text('<img src="http://127.0.0.1:9/x.png"><script>console.error(1)</script>')
         browser.open(bad.as_uri())
         assert browser.errors() and browser.requests(bad.as_uri())
-    assert shot.shape[0] >= min(height, 1600) and shot.shape[1] >= 1000
+    # the first screen holds the summary and the whole map; the table comes later
+    width, height = SCREEN
+    assert 0 <= boxes["#summary"]["top"] < height, boxes
+    assert 0 <= boxes["#map"]["top"] < height, boxes
+    assert boxes["#map img"]["bottom"] <= height and boxes["#map img"]["right"] <= width, boxes
+    assert boxes["#summary"]["top"] < boxes["#map"]["top"] + 1 < boxes["#zones"]["top"]
+    shot = mpimg.imread(io.BytesIO(first), format="png")[..., :3]
+    assert shot.shape[:2] == (height, width)
     ink = (shot < 0.9).any(axis=-1)  # not near-white
-    colour = shot.max(axis=-1) - shot.min(axis=-1) > 0.25  # saturated: the figures
-    assert ink.mean() > 0.05, "screenshot is nearly blank"
-    assert colour.mean() > 0.01, "no coloured figure drawn"
-    # the figures sit below the table: coloured pixels in the lower part of the page
-    assert colour[shot.shape[0] // 2:].mean() > 0.01
+    colour = shot.max(axis=-1) - shot.min(axis=-1) > 0.25  # saturated: markers, colour bar
+    img = boxes["#map img"]
+    drawn = colour[int(img["top"]):int(img["bottom"]), int(img["left"]):int(img["right"])]
+    assert ink.mean() > 0.05, "first screen is nearly blank"
+    assert drawn.mean() > 0.02, "no coloured map in the first screen"
     assert np.isfinite(shot).all()

@@ -105,3 +105,13 @@ def test_batches_are_refused():
     problem = AllocationProblem(np.ones((2, 3)), 2, "coverage", units=True)
     with pytest.raises(ValueError):
         solver_view(problem, solve(problem))
+
+
+def test_unreachable_increment_below_a_ceiling_gives_nan_not_a_hang():
+    # delay with whole units: a zone holding 1 unit (the whole cycle) gains nothing more, so
+    # no demand below the saturation reaches the target (this loop used to run forever)
+    problem = AllocationProblem([6.0, 1.0, 0.5, 0.2], 5, "delay", units=True, saturation=50.0)
+    view = solver_view(problem, solve(problem))
+    assert view.gain_at.shape == (4,)
+    util = problem.utility
+    assert np.isnan(demand_for_increment(util, 1.0, 0.1))

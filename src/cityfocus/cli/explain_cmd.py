@@ -59,7 +59,9 @@ def explain(
         raise CityfocusError(f"unknown --family {family!r}; choose one of {', '.join(FAMILIES)}")
     problem = AllocationProblem(demand, budget, family, units=units, **params)
     allocation = solve(problem)
-    expl = explain_allocation(dataset, step, forecast, problem, allocation, drivers=drivers)
+    graph = forecaster.uses_graph and forecaster.schema_.get("adjacency") is not None
+    expl = explain_allocation(dataset, step, forecast, problem, allocation, drivers=drivers,
+                              graph=graph)
     figures = all_figures(dataset, step, expl)
     command = (f"cityfocus explain --model {model} --data {data} --at '{at}' --out {out} "
                f"--budget {budget:g} --family {family} {'--units' if units else '--no-units'}"

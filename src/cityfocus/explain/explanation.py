@@ -15,7 +15,9 @@ import pandas as pd
 
 from cityfocus.allocate import Allocation, AllocationProblem
 from cityfocus.data.citydata import CityData
-from cityfocus.explain.narrative import ZoneFacts, duration, paragraph
+from cityfocus.explain.baseline import RuleComparison, compare_with_proportional
+from cityfocus.explain.formatting import duration
+from cityfocus.explain.narrative import ZoneFacts, paragraph
 from cityfocus.explain.rollout import Attribution, attribute, recent_span, top_sources
 from cityfocus.explain.sensitivity import SolverView, solver_view
 from cityfocus.models.forecast import Forecast
@@ -63,6 +65,10 @@ class CityExplanation:
         forecast: the forecast explained; ``actual`` its realised target ``[H, N]`` where
             the data has it (NaN where not).
         horizon: the forecast period in words.
+        target, data_name: the forecast target and the dataset's name.
+        problem, allocation: the solved problem explained.
+        rule: the proportional rule on the same problem, for comparison.
+        graph: whether the model had a road/zone graph.
     """
 
     zones: list[ZoneExplanation]
@@ -73,6 +79,14 @@ class CityExplanation:
     target: str
     horizon: str
     data_name: str
+    problem: AllocationProblem
+    allocation: Allocation
+    rule: RuleComparison
+    graph: bool
+
+    def top(self, most: int = 5) -> list[ZoneExplanation]:
+        """The zones given most attention (at most ``most``, only zones given some)."""
+        return [z for z in self.zones if z.w > 0][:most]
 
 
 def horizon_words(forecast: Forecast, freq: pd.Timedelta) -> str:
@@ -95,7 +109,8 @@ def realised(data: CityData, at: int, horizon: int) -> np.ndarray:
 
 
 def explain_allocation(data: CityData, at: int, forecast: Forecast, problem: AllocationProblem,
-                       allocation: Allocation, drivers: int = 2) -> CityExplanation:
+                       allocation: Allocation, drivers: int = 2,
+                       graph: bool | None = None) -> CityExplanation:
     """Explain ``allocation`` (solving ``problem`` built from ``forecast`` of ``data`` at ``at``).
 
     Args:
@@ -104,6 +119,8 @@ def explain_allocation(data: CityData, at: int, forecast: Forecast, problem: All
         forecast: the model's forecast (with attention maps for attention models).
         problem, allocation: the solved allocation problem (one, not batched).
         drivers: how many other zones to name as drivers per zone.
+        graph: whether the model was given a road/zone graph (a checkpoint's
+            ``schema_["adjacency"]``); default: whether ``data`` has one.
     """
     view = solver_view(problem, allocation)
     attribution = attribute(forecast.attention) if forecast.attention else None
@@ -146,4 +163,6 @@ def explain_allocation(data: CityData, at: int, forecast: Forecast, problem: All
             recent_steps=span, text=paragraph(facts)))
     zones.sort(key=lambda z: (-z.w, z.rank))
     return CityExplanation(zones, view, attribution, forecast, actual, data.target, horizon,
-                           data.name)
+                           data.name, problem, allocation,
+                           compare_with_proportional(problem, allocation),
+                           graph=data.adjacency is not None if graph is None else graph)

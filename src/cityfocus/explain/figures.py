@@ -1,65 +1,19 @@
 """PNG figures of an explained allocation (matplotlib ``Figure`` objects, no pyplot state).
 
 Each function returns the PNG as bytes (or None when the figure has nothing to show), so the
-same bytes go to a file and inline into the HTML report.
+same bytes go to a file and inline into the HTML report. The map lives in ``allocation_map``.
 """
 
 from __future__ import annotations
-
-import io
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from cityfocus.data.citydata import CityData
+from cityfocus.explain.allocation_map import allocation_map
 from cityfocus.explain.explanation import CityExplanation
-
-_DPI = 110
-
-
-def _png(fig: Figure) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=_DPI, bbox_inches="tight")
-    return buf.getvalue()
-
-
-def zone_positions(data: CityData) -> tuple[np.ndarray, bool]:
-    """``([N, 2] positions, True)`` from lon/lat when every zone has them, else a circle."""
-    lat, lon = data.zones["lat"].to_numpy(float), data.zones["lon"].to_numpy(float)
-    if np.isfinite(lat).all() and np.isfinite(lon).all():
-        return np.column_stack([lon, lat]), True
-    angle = 2 * np.pi * np.arange(data.shape[1]) / data.shape[1]
-    return np.column_stack([np.cos(angle), np.sin(angle)]), False
-
-
-def allocation_map(data: CityData, expl: CityExplanation) -> bytes:
-    """Zones at their coordinates (else on a circle), road graph, size = attention given."""
-    xy, geographic = zone_positions(data)
-    view = expl.view
-    fig = Figure(figsize=(7, 6))
-    ax = fig.add_subplot()
-    if data.adjacency is not None:
-        for i, j in zip(*np.nonzero(np.triu(data.adjacency + data.adjacency.T)), strict=True):
-            ax.plot(xy[[i, j], 0], xy[[i, j], 1], color="0.85", lw=1, zorder=1)
-    size = view.w / max(view.w.max(), 1e-12)
-    points = ax.scatter(xy[:, 0], xy[:, 1], s=60 + 900 * size, c=view.demand, cmap="viridis",
-                        edgecolors="black", linewidths=0.6, zorder=2)
-    fig.colorbar(points, ax=ax, label=f"forecast {expl.target}")
-    ids = [z.zone for z in sorted(expl.zones, key=lambda z: z.index)]
-    for i, label in enumerate(ids):
-        amount = f"{view.w[i]:.0f}" if view.units else f"{view.share[i]:.0%}"
-        ax.annotate(f"{label}\n{amount}", xy[i], fontsize=7, ha="center", va="center",
-                    xytext=(0, 17 + 14 * size[i]), textcoords="offset points", zorder=3)
-    ax.margins(0.1)
-    kind = "units" if view.units else "share of the budget"
-    ax.set_title(f"Allocation ({kind}, marker size) of {view.budget:g}, {view.family}")
-    if geographic:
-        ax.set_xlabel("longitude")
-        ax.set_ylabel("latitude")
-        ax.set_aspect(1 / np.cos(np.radians(xy[:, 1].mean())))
-    else:
-        ax.set_axis_off()
-    return _png(fig)
+from cityfocus.explain.formatting import plural
+from cityfocus.explain.png import png_bytes
 
 
 def forecast_vs_actual(data: CityData, at: int, expl: CityExplanation, zones: int = 6) -> bytes:
@@ -81,7 +35,7 @@ def forecast_vs_actual(data: CityData, at: int, expl: CityExplanation, zones: in
         if np.isfinite(expl.actual[:, z.index]).any():
             ax.plot(expl.forecast.timestamps, expl.actual[:, z.index], "s--", color="C3",
                     label="actual")
-        ax.set_title(f"{z.zone}: {z.w:.0f} units" if expl.view.units
+        ax.set_title(f"{z.zone}: {plural(z.w, 'unit')}" if expl.view.units
                      else f"{z.zone}: {z.share:.0%}", fontsize=9)
         ax.tick_params(labelsize=7, axis="both")
         ax.tick_params(axis="x", rotation=30)
@@ -89,7 +43,7 @@ def forecast_vs_actual(data: CityData, at: int, expl: CityExplanation, zones: in
             ax.legend(fontsize=7)
     fig.suptitle(f"{expl.target}: forecast vs actual")
     fig.tight_layout()
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def attention_heatmap(expl: CityExplanation) -> bytes | None:
@@ -114,7 +68,7 @@ def attention_heatmap(expl: CityExplanation) -> bytes | None:
     ax1.set_xticks(range(n), ids, fontsize=6, rotation=90)
     fig.suptitle("Attention rollout (mean over heads, residual 0.5 A + 0.5 I)")
     fig.tight_layout()
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def top_drivers(expl: CityExplanation, zones: int = 6, sources: int = 5) -> bytes | None:
@@ -139,7 +93,7 @@ def top_drivers(expl: CityExplanation, zones: int = 6, sources: int = 5) -> byte
         ax.set_xlim(0, 1)
     fig.suptitle("Top drivers per zone (share of the rollout attribution)")
     fig.tight_layout()
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def all_figures(data: CityData, at: int, expl: CityExplanation) -> dict[str, bytes]:

@@ -1,6 +1,7 @@
 """Plain-language sentences: one paragraph per zone from its forecast, drivers and solver facts.
 
-Only formatting lives here; every number comes from ``explanation.explain_allocation``.
+Only wording lives here; every number comes from ``explanation.explain_allocation`` and is
+printed by ``formatting`` (figures that decide an outcome with enough digits to tell apart).
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import pandas as pd
+from cityfocus.explain.formatting import count, distinct, number, ordinal, plural, signed_percent
 
 # what one unit of attention does, per utility family: verb, object ({v}: amount, {t}: target)
 _EFFECT = {
@@ -46,60 +47,35 @@ class ZoneFacts:
     recent_share: float | None
 
 
-def number(value: float) -> str:
-    """A figure the way a person reads it: 4.1, 0.31, 1,250, 0.004."""
-    if not math.isfinite(value):
-        return "n/a"
-    size = abs(value)
-    if size >= 100:
-        return f"{value:,.0f}"
-    if size >= 1:
-        return f"{value:.1f}"
-    if size >= 0.1:
-        return f"{value:.2f}"
-    return f"{value:.2g}"
-
-
-def duration(delta: pd.Timedelta) -> str:
-    """``2 days``, ``3 h``, ``15 min``."""
-    minutes = delta.total_seconds() / 60
-    if minutes >= 1440 and minutes % 1440 == 0:
-        days = int(minutes // 1440)
-        return f"{days} day{'s' if days != 1 else ''}"
-    if minutes >= 60 and minutes % 60 == 0:
-        return f"{int(minutes // 60)} h"
-    return f"{minutes:g} min"
-
-
-def ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
 def _change(new: float, old: float) -> str:
-    return f" ({(new - old) / old:+.0%})" if old > 0 else ""
+    return f" ({signed_percent((new - old) / old, decimals=0)})" if old > 0 else ""
 
 
-def effect(family: str, amount: float, target: str, third_person: bool = False) -> str:
-    """``intercept 0.31 expected incidents`` (``intercepts`` with ``third_person``)."""
+def effect(family: str, amount: str, target: str, third_person: bool = False) -> str:
+    """``intercept 0.31 expected incidents`` (``intercepts`` with ``third_person``); ``amount``
+    is the figure already printed."""
     verb, obj = _EFFECT.get(family, ("gain", "{v}"))
-    return f"{verb}{'s' if third_person else ''} " + obj.format(v=number(amount), t=target)
+    return f"{verb}{'s' if third_person else ''} " + obj.format(v=amount, t=target)
+
+
+def holding(w: float, budget: float, units: bool) -> str:
+    """``2 of 5 units``, ``none of 5 units``, ``31.0% of the budget (0.31 of 1.0)``."""
+    if units:
+        held = int(round(w))
+        return f"{count(held) if held else 'none'} of {plural(budget, 'unit')}"
+    share = w / budget if budget > 0 else 0.0
+    return f"{share:.1%} of the budget ({number(w)} of {number(budget)})"
 
 
 def paragraph(f: ZoneFacts) -> str:
     """One paragraph: what the zone gets, why (forecast, drivers, solver), what would change it."""
     top = max(1, math.ceil(100 * f.rank / f.n_zones))
-    if f.units:
-        held = int(round(f.w))
-        gets = (f"gets {held} of {int(f.budget)} units" if held
-                else f"gets none of {int(f.budget)} units")
-    else:
-        gets = f"gets {f.w / f.budget:.1%} of the budget ({number(f.w)} of {number(f.budget)})"
-    parts = [f"{f.name} {gets}: forecast {number(f.demand)} {f.target} {f.horizon}, "
-             f"rank {f.rank} of {f.n_zones} (top {top} %)"]
+    demand, gain_at, lose_at = distinct(f.demand, f.gain_at, f.lose_at)
+    parts = [f"{f.name} gets {holding(f.w, f.budget, f.units)}: forecast {demand} {f.target} "
+             f"{f.horizon}, rank {f.rank} of {f.n_zones} (top {top} %)"]
     parts[0] += _drivers_clause(f) + "."
     parts.append(_solver_sentence(f))
-    parts.append(_sensitivity_sentence(f))
+    parts.append(_sensitivity_sentence(f, gain_at, lose_at))
     return " ".join(p for p in parts if p)
 
 
@@ -119,21 +95,27 @@ def _drivers_clause(f: ZoneFacts) -> str:
 def _solver_sentence(f: ZoneFacts) -> str:
     if f.units:
         held = int(round(f.w))
+        nxt, price, last = distinct(f.next_gain, f.price, f.last_gain)
         one_more = "A first unit here would" if held == 0 else "One more unit here would"
-        text = (f"{one_more} {effect(f.family, f.next_gain, f.target)}; the best extra unit "
-                f"anywhere would {effect(f.family, f.price, f.target)} (the city-wide price)")
+        if f.next_gain == f.price:  # this zone holds the best unit left out
+            text = (f"{one_more} {effect(f.family, nxt, f.target)}, the best extra unit "
+                    "anywhere (it sets the city-wide price)")
+        else:
+            text = (f"{one_more} {effect(f.family, nxt, f.target)}; the best extra unit "
+                    f"anywhere would {effect(f.family, price, f.target)} (the city-wide price)")
         if held and math.isfinite(f.last_gain):
-            text += f", and its last unit {effect(f.family, f.last_gain, f.target, True)}"
+            text += f", and its last unit {effect(f.family, last, f.target, True)}"
         return text + "."
+    marginal, price = distinct(f.next_gain, f.price)
     if f.w > 0 and abs(f.next_gain - f.price) <= 1e-9 * max(abs(f.price), 1.0):
         return (f"Its marginal value {number(f.next_gain)} equals the city-wide price "
                 f"{number(f.price)}, as for every zone whose share is not at a bound.")
     relation = "below" if f.next_gain < f.price else "above"
-    return (f"Its marginal value {number(f.next_gain)} is {relation} the city-wide price "
-            f"{number(f.price)}, so its share sits at a bound.")
+    return (f"Its marginal value {marginal} is {relation} the city-wide price "
+            f"{price}, so its share sits at a bound.")
 
 
-def _sensitivity_sentence(f: ZoneFacts) -> str:
+def _sensitivity_sentence(f: ZoneFacts, gain_at: str, lose_at: str) -> str:
     if f.units:
         held = int(round(f.w))
         more = f"a {ordinal(held + 1)} unit" if held else "a unit"
@@ -142,10 +124,10 @@ def _sensitivity_sentence(f: ZoneFacts) -> str:
         more, less = f"{number(f.step)} more", number(f.step)
     clauses = []
     if math.isfinite(f.gain_at):
-        clauses.append(f"would gain {more} if its forecast rose above {number(f.gain_at)}"
+        clauses.append(f"would gain {more} if its forecast rose above {gain_at}"
                        f"{_change(f.gain_at, f.demand)}")
     if math.isfinite(f.lose_at):
-        clauses.append(f"would lose {less} if it fell below {number(f.lose_at)}"
+        clauses.append(f"would lose {less} if it fell below {lose_at}"
                        f"{_change(f.lose_at, f.demand)}")
     if not clauses:
         return ""

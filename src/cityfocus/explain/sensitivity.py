@@ -167,9 +167,10 @@ def _first_reaching(f: Callable[[float], float], target: float, hi: float, *, li
     then bisect ``[last hi that fell short, hi]``."""
     lo = 0.0
     while f(hi) < target:
-        if hi >= ceiling or hi > limit:
+        grown = min(hi * 2.0, ceiling * (1 - margin)) if np.isfinite(ceiling) else hi * 2.0
+        if hi >= ceiling or hi > limit or grown <= hi:  # grown <= hi: stuck below the ceiling
             return float("nan")
-        lo, hi = hi, min(hi * 2.0, ceiling * (1 - margin)) if np.isfinite(ceiling) else hi * 2.0
+        lo, hi = hi, grown
     for _ in range(_BISECTIONS):
         mid = 0.5 * (lo + hi)
         if f(mid) < target:

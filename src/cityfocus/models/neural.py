@@ -153,6 +153,7 @@ class NeuralForecaster:
     """
 
     name = "neural"
+    uses_graph = False  # whether the network reads the road/zone graph it was fit with
     #: forecast mode weighs each horizon step by persistence's error (``learn.modes``)
     weigh_steps = True
 

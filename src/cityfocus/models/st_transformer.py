@@ -180,6 +180,7 @@ class STTransformer(NeuralForecaster):
     """
 
     name = "st_transformer"
+    uses_graph = True
 
     def __init__(self, lookback: int = 12, horizon: int = 3, *, dim: int = 64, heads: int = 4,
                  temporal_layers: int = 2, spatial_layers: int = 2, dropout: float = 0.1,
