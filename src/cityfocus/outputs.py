@@ -3,13 +3,15 @@
 Every verb that writes goes through :class:`OutputFile` or :class:`OutputDir`:
 
 - a file is written to a temporary file in its own folder and renamed into place, so a
-  failed or interrupted command leaves no half-written file;
+  failed or interrupted command leaves no half-written file (a failed one leaves no folders
+  it made either);
 - a folder output is built under a temporary name and renamed into place; an existing folder
   is accepted only when it is empty, or (with ``force``) when everything in it was written by
-  cityfocus;
+  cityfocus (files its manifest lists unchanged, folders holding such files);
 - an existing path is replaced only with ``force`` and only when cityfocus wrote it and
   nobody changed it since: each folder cityfocus writes in holds ``.cityfocus-manifest.json``,
-  the names and SHA-256 of the files it wrote there;
+  the names and SHA-256 of the files it wrote there (a file of that name cityfocus did not
+  write is the user's: cityfocus neither trusts nor replaces it);
 - the working directory, a folder above it, an input, or a folder holding an input is never
   an output;
 - missing parent folders are created; every refusal or operating-system failure is one
@@ -21,8 +23,6 @@ they write.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import shutil
 import tempfile
@@ -32,67 +32,17 @@ from itertools import takewhile
 from pathlib import Path
 
 from cityfocus.errors import CityfocusError
-
-MANIFEST = ".cityfocus-manifest.json"
-_TEMP_PREFIX = ".cityfocus-tmp-"
-
-
-def sha256(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def read_manifest(folder: Path) -> dict[str, str]:
-    """``{relative file name: sha256}`` of what cityfocus wrote in ``folder`` (empty if none
-    or unreadable: an unreadable manifest proves nothing, so nothing counts as written)."""
-    return _manifest_files(folder) or {}
-
-
-def _manifest_files(folder: Path) -> dict[str, str] | None:
-    """The files ``folder``'s manifest lists; None when it has none, or the entry of that
-    name is not a manifest cityfocus wrote (then it is the user's, never to be replaced)."""
-    path = folder / MANIFEST
-    try:
-        if path.is_symlink() or not path.is_file():
-            return None
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    files = data.get("files") if isinstance(data, dict) else None
-    if not isinstance(files, dict) or data.get("written_by") != "cityfocus":
-        return None
-    return {str(k): str(v) for k, v in files.items()}
-
-
-def _foreign_manifest(folder: Path) -> bool:
-    """True when ``folder`` holds something named like the manifest that cityfocus did not
-    write."""
-    entry = folder / MANIFEST
-    return (entry.is_symlink() or entry.exists()) and _manifest_files(folder) is None
-
-
-def written_by_cityfocus(path: Path) -> bool:
-    """True when ``path`` is a file its folder's manifest lists with its current content."""
-    recorded = read_manifest(path.parent).get(path.name)
-    return recorded is not None and path.is_file() and sha256(path) == recorded
-
-
-def _write_manifest(folder: Path, files: dict[str, str]) -> None:
-    text = json.dumps({"written_by": "cityfocus", "files": dict(sorted(files.items()))},
-                      indent=1) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=folder)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        _usual_mode(Path(tmp), folder=False)
-        os.replace(tmp, folder / MANIFEST)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+from cityfocus.ownership import (
+    MANIFEST,
+    TEMP_PREFIX,
+    foreign_entry,
+    foreign_manifest,
+    read_manifest,
+    sha256,
+    usual_mode,
+    write_manifest,
+    written_by_cityfocus,
+)
 
 
 def _absolute(path: str | Path) -> Path:
@@ -139,7 +89,7 @@ def _probe(option: str, shown: str | Path, target: Path) -> None:
     new entry (read-only file system, no permission, a special file system)."""
     nearest = next(a for a in target.parents if a.exists())
     try:
-        os.rmdir(tempfile.mkdtemp(prefix=_TEMP_PREFIX, dir=nearest))
+        os.rmdir(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=nearest))
     except OSError as err:
         raise _refuse(option, shown, f"cannot write in {nearest}: {err.strerror}") from None
 
@@ -147,7 +97,7 @@ def _probe(option: str, shown: str | Path, target: Path) -> None:
 def _os_error(option: str, shown: str | Path, err: OSError) -> CityfocusError:
     reason = err.strerror or str(err)
     name = str(err.filename or "")
-    where = "" if not name or name == str(shown) or _TEMP_PREFIX in name else f" ({name})"
+    where = "" if not name or name == str(shown) or TEMP_PREFIX in name else f" ({name})"
     return _refuse(option, shown, f"cannot write there: {reason}{where}")
 
 
@@ -160,23 +110,16 @@ def _os_errors_refused(option: str, shown: str | Path) -> Iterator[None]:
         raise _os_error(option, shown, err) from None
 
 
-def _usual_mode(path: Path, folder: bool) -> None:
-    """Give a temporary file or folder the permissions a new one gets (mkstemp and mkdtemp
-    make them private)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    path.chmod((0o777 if folder else 0o666) & ~mask)
-
-
 @contextmanager
 def _aside(option: str, shown: str | Path, target: Path) -> Iterator[Path]:
     """A new temporary folder beside ``target`` (missing parents are made), removed at the
     end; when the body fails, the parents it made go too, so a failure leaves no trace."""
-    made = list(takewhile(lambda folder: not folder.exists(), target.parents))
+    made: list[Path] = []
     done = False
     try:
+        made = list(takewhile(lambda folder: not folder.exists(), target.parents))
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=_TEMP_PREFIX, dir=target.parent))
+        tmp = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=target.parent))
         try:
             yield tmp
             done = True
@@ -216,7 +159,8 @@ class OutputFile:
 
     Raises:
         CityfocusError: the path is a folder, a special file, an input, an existing file
-            without ``force`` or one cityfocus did not write, or has a wrong suffix.
+            without ``force`` or one cityfocus did not write, has a wrong suffix, or its folder
+            holds a file named like the manifest that cityfocus did not write.
     """
 
     def __init__(self, path: str | Path, *, option: str = "--out", force: bool = False,
@@ -247,7 +191,7 @@ class OutputFile:
         _check_parent(option, shown, path)
         if path.is_symlink() or (path.exists() and not path.is_file()):
             raise _refuse(option, shown, "is not a regular file; cityfocus will not replace it")
-        if _foreign_manifest(path.parent):
+        if foreign_manifest(path.parent):
             raise _refuse(option, shown, f"{path.parent / MANIFEST} was not written by "
                           "cityfocus, which would replace it; move it or write elsewhere")
         if path.exists():
@@ -271,7 +215,7 @@ class OutputFile:
             files = read_manifest(folder)
             files[self.path.name] = sha256(tmp)
             os.replace(tmp, self.path)
-            _write_manifest(folder, files)
+            write_manifest(folder, files)
 
     def write(self, content: str | bytes | Callable[[Path], object]) -> Path:
         """Write text, bytes, or whatever ``content(tmp_path)`` writes; return the path."""
@@ -285,26 +229,6 @@ class OutputFile:
         return self.path
 
 
-def _foreign_entry(folder: Path) -> Path | None:
-    """The first thing in ``folder`` that its manifest does not vouch for (None: all ours).
-    A folder inside is vouched for when it holds a listed file; anything else must be a
-    listed regular file with its recorded content."""
-    files = _manifest_files(folder)
-    if files is None:  # no manifest of ours: nothing here is ours
-        return min(folder.iterdir(), default=None)
-    for entry in sorted(folder.rglob("*")):
-        relative = entry.relative_to(folder).as_posix()
-        if relative == MANIFEST:
-            continue
-        if entry.is_dir() and not entry.is_symlink():
-            if not any(name.startswith(relative + "/") for name in files):
-                return entry
-        elif (files.get(relative) is None or entry.is_symlink() or not entry.is_file()
-              or sha256(entry) != files[relative]):
-            return entry
-    return None
-
-
 class OutputDir:
     """A folder a command writes, checked now and moved into place whole later.
 
@@ -316,8 +240,8 @@ class OutputDir:
 
     Raises:
         CityfocusError: the path is the working directory or above it, holds an input, is a
-            file, or exists holding anything (without ``force``) or anything cityfocus did not
-            write.
+            file or named like the manifest, or exists holding anything (without ``force``) or
+            anything cityfocus did not write.
     """
 
     def __init__(self, path: str | Path, *, option: str = "--out", force: bool = False,
@@ -345,7 +269,7 @@ class OutputDir:
             raise _refuse(option, shown, "is a file; give the name of a new folder")
         if not path.exists() or not any(path.iterdir()):
             return
-        foreign = _foreign_entry(path)
+        foreign = foreign_entry(path)
         if foreign is not None:
             raise _refuse(option, shown, f"exists and holds {foreign.relative_to(path)}, which "
                           "cityfocus did not write (or was changed since); give the name of "
@@ -360,9 +284,9 @@ class OutputDir:
         a manifest of every file in it."""
         self.check()
         with _aside(self.option, self.shown, self.path) as tmp:
-            _usual_mode(tmp, folder=True)
+            usual_mode(tmp, folder=True)
             yield tmp
-            _write_manifest(tmp, {f.relative_to(tmp).as_posix(): sha256(f)
+            write_manifest(tmp, {f.relative_to(tmp).as_posix(): sha256(f)
                                   for f in sorted(tmp.rglob("*")) if f.is_file()})
             self.check()
             self._swap(tmp)
@@ -385,7 +309,7 @@ class OutputDir:
         if not self.path.exists():
             os.rename(tmp, self.path)
             return
-        old = Path(tempfile.mkdtemp(prefix=_TEMP_PREFIX, dir=self.path.parent))
+        old = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=self.path.parent))
         os.rmdir(old)
         os.rename(self.path, old)
         try:
@@ -418,15 +342,18 @@ def atomic_file(path: str | Path) -> OutputFile:
 def read_for_update(path: str | Path, *, owns: Callable[[str], bool],
                     option: str = "output") -> str:
     """The text of a file cityfocus keeps in parts ("" when it does not exist yet), after
-    checking it may change it: a regular file whose text ``owns`` recognises."""
-    target = _absolute(path)
-    _check_parent(option, path, target)
-    if target.is_symlink() or (target.exists() and not target.is_file()):
-        raise _refuse(option, path, "is not a regular file; cityfocus will not replace it")
-    if not target.exists():
-        return ""
+    checking it may change it: a regular file whose text ``owns`` recognises. Line endings
+    are kept as they are (CRLF stays CRLF)."""
+    with _os_errors_refused(option, path):
+        target = _absolute(path)
+        _check_parent(option, path, target)
+        if target.is_symlink() or (target.exists() and not target.is_file()):
+            raise _refuse(option, path, "is not a regular file; cityfocus will not replace it")
+        if not target.exists():
+            return ""
     try:
-        old = target.read_text(encoding="utf-8")
+        with target.open(encoding="utf-8", newline="") as fh:
+            old = fh.read()
     except (OSError, UnicodeDecodeError) as err:
         raise _refuse(option, path, f"cannot read it ({err})") from None
     if not owns(old):
@@ -445,16 +372,9 @@ def update_text(path: str | Path, update: Callable[[str], str], *, owns: Callabl
     """
     new = update(read_for_update(path, owns=owns, option=option))
     target = _absolute(path)
-    _make_parents(option, path, target)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(new)
-            _usual_mode(Path(tmp), folder=False)
-            os.replace(tmp, target)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
-    except OSError as err:
-        raise _os_error(option, path, err) from None
+    with _aside(option, path, target) as tmp_dir:
+        tmp = tmp_dir / target.name
+        with tmp.open("w", encoding="utf-8", newline="") as fh:
+            fh.write(new)
+        os.replace(tmp, target)
     return target
