@@ -147,21 +147,9 @@ def check_location(path: str | Path, *, option: str, folder: bool,
     return target
 
 
-class OutputFile:
-    """One file a command writes, checked now and written all-or-nothing later.
-
-    Args:
-        path: where the file goes (parents are created when missing).
-        option: the option that named it, e.g. ``"--out"`` (used in error messages).
-        force: replace an existing file, when cityfocus wrote it and it is unchanged since.
-        inputs: the command's input paths; none of them may be the output.
-        suffixes: accepted file name endings (lower case, e.g. ``(".csv", ".json")``).
-
-    Raises:
-        CityfocusError: the path is a folder, a special file, an input, an existing file
-            without ``force`` or one cityfocus did not write, has a wrong suffix, or its folder
-            holds a file named like the manifest that cityfocus did not write.
-    """
+class _Output:
+    """What both outputs share: the path as given and made absolute, checked when made (so a
+    command fails before any work) and again when written."""
 
     def __init__(self, path: str | Path, *, option: str = "--out", force: bool = False,
                  inputs: Iterable[str | Path] = (), suffixes: tuple[str, ...] = ()) -> None:
@@ -176,9 +164,29 @@ class OutputFile:
             _probe(option, path, self.path)
 
     def check(self) -> None:
-        """Raise CityfocusError when writing the file now would break the contract."""
+        """Raise CityfocusError when writing the output now would break the contract."""
         with _os_errors_refused(self.option, self.shown):
             self._check()
+
+    def _check(self) -> None:
+        raise NotImplementedError
+
+
+class OutputFile(_Output):
+    """One file a command writes, checked now and written all-or-nothing later.
+
+    Args:
+        path: where the file goes (parents are created when missing).
+        option: the option that named it, e.g. ``"--out"`` (used in error messages).
+        force: replace an existing file, when cityfocus wrote it and it is unchanged since.
+        inputs: the command's input paths; none of them may be the output.
+        suffixes: accepted file name endings (lower case, e.g. ``(".csv", ".json")``).
+
+    Raises:
+        CityfocusError: the path is a folder, a special file, an input, an existing file
+            without ``force`` or one cityfocus did not write, has a wrong suffix, or its folder
+            holds a file named like the manifest that cityfocus did not write.
+    """
 
     def _check(self) -> None:
         option, shown, path = self.option, self.shown, self.path
@@ -229,7 +237,7 @@ class OutputFile:
         return self.path
 
 
-class OutputDir:
+class OutputDir(_Output):
     """A folder a command writes, checked now and moved into place whole later.
 
     Args:
@@ -243,20 +251,6 @@ class OutputDir:
             file or named like the manifest, or exists holding anything (without ``force``) or
             anything cityfocus did not write.
     """
-
-    def __init__(self, path: str | Path, *, option: str = "--out", force: bool = False,
-                 inputs: Iterable[str | Path] = ()) -> None:
-        self.shown, self.option, self.force = path, option, force
-        self.inputs = [Path(p) for p in inputs]
-        with _os_errors_refused(option, path):
-            self.path = _absolute(path)
-            self.check()
-            _probe(option, path, self.path)
-
-    def check(self) -> None:
-        """Raise CityfocusError when writing the folder now would break the contract."""
-        with _os_errors_refused(self.option, self.shown):
-            self._check()
 
     def _check(self) -> None:
         option, shown, path = self.option, self.shown, self.path
