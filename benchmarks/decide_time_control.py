@@ -22,20 +22,24 @@ import multiprocessing
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cityfocus.evaluate.decision_benchmark import (
-    DECISION_PARAMS,
-    DECISION_PROTOCOLS,
+from cityfocus.openmp import prefer_passive_wait
+
+prefer_passive_wait()  # before anything loads torch's OpenMP (see cityfocus.openmp)
+
+from cityfocus.data.cards import built_in_cards, load_card
+from cityfocus.evaluate.bootstrap import ratio_interval
+from cityfocus.evaluate.manifest import git_commit
+from cityfocus.learn.policy import forecast_demand
+from cityfocus.outputs import atomic_file
+from cityfocus_bench.decide import (
     MIX,
     _score,
     _scoring,
+    decision_protocol,
 )
-from cityfocus.evaluate.decision_targets import ratio_interval
-from cityfocus.evaluate.forecast_benchmark import DEFAULT_SEED, fit_model
-from cityfocus.evaluate.manifest import git_commit
-from cityfocus.evaluate.protocols import load_benchmark_data
-from cityfocus.evaluate.results_markdown import markdown_table, write_section
-from cityfocus.learn.policy import forecast_demand
-from cityfocus.outputs import atomic_file
+from cityfocus_bench.forecast import DEFAULT_SEED, fit_model
+from cityfocus_bench.markdown import markdown_table, write_section
+from cityfocus_bench.protocols import load_benchmark_data
 
 
 def refit(dataset: str, model: str, factor: float) -> dict:
@@ -43,11 +47,11 @@ def refit(dataset: str, model: str, factor: float) -> dict:
     import torch
 
     torch.set_num_threads(1)
-    protocol = DECISION_PROTOCOLS[dataset]
+    protocol = decision_protocol(dataset)
     data, rate = load_benchmark_data(protocol.forecast, False)
     split = protocol.forecast.split(data)
     scoring = _scoring(protocol, split, rate)
-    params = dict(DECISION_PARAMS[dataset][model])
+    params = dict(protocol.forecast.models[model])
     params["max_minutes"] *= factor
     params |= {"mode": "forecast", "task": protocol.task.to_config(), "mix": MIX}
     fitted, seconds = fit_model(model, protocol.forecast.lookback, protocol.horizon, split,
@@ -108,7 +112,8 @@ def markdown(result: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    single = [name for name, p in DECISION_PROTOCOLS.items() if not p.targets]
+    single = [name for name in built_in_cards()
+              if (d := load_card(name).decision) is not None and not d.targets]
     parser.add_argument("--data", default="beijing_air_prsa", choices=single,
                         help="a decision benchmark with one scored target")
     parser.add_argument("--models", default="lstm,st_transformer")
@@ -124,7 +129,7 @@ def main() -> None:
     models = args.models.split(",")
     with multiprocessing.get_context("spawn").Pool(len(models)) as pool:
         refits = pool.starmap(refit, [(args.data, m, args.factor) for m in models])
-    block = DECISION_PROTOCOLS[args.data].block
+    block = decision_protocol(args.data).spec.block
     command = " ".join([".venv/bin/python benchmarks/decide_time_control.py", "--json", args.json,
                         *([] if args.data == "beijing_air_prsa" else ["--data", args.data]),
                         *([] if args.factor == 2.0 else ["--factor", f"{args.factor:g}"])])

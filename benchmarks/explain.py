@@ -30,12 +30,15 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cityfocus.openmp import prefer_passive_wait
+
+prefer_passive_wait()  # before anything loads torch's OpenMP (see cityfocus.openmp)
+
 import numpy as np
 import torch
 
 from cityfocus.data.split import chronological_split
 from cityfocus.data.synthetic import synthetic_city
-from cityfocus.evaluate.results_markdown import write_section
 from cityfocus.explain.faithfulness import (
     WindowRunner,
     deletion_test,
@@ -46,6 +49,7 @@ from cityfocus.explain.faithfulness import (
 )
 from cityfocus.models.st_transformer import STTransformer
 from cityfocus.outputs import atomic_file
+from cityfocus_bench.markdown import write_section
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 MODEL = {"lookback": 12, "horizon": 1, "dim": 32, "heads": 4, "temporal_layers": 2,

@@ -21,14 +21,17 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cityfocus.openmp import prefer_passive_wait
+
+prefer_passive_wait()  # before anything loads torch's OpenMP (see cityfocus.openmp)
+
 import torch
 
 from cityfocus.data.readers import load_dataset
-from cityfocus.evaluate.forecast_benchmark import MODEL_PARAMS
-from cityfocus.evaluate.protocols import tgcn_split
-from cityfocus.evaluate.results_markdown import write_section
 from cityfocus.models.registry import load_forecaster, make_forecaster
 from cityfocus.outputs import atomic_file
+from cityfocus_bench.markdown import write_section
+from cityfocus_bench.protocols import forecast_protocol
 
 COMMAND = (".venv/bin/python benchmarks/forecast_latency.py "
            "--json benchmarks/results/forecast_latency.json")
@@ -52,8 +55,9 @@ def main() -> None:
     args = parser.parse_args()
 
     data = load_dataset("los_loop")
-    split = tgcn_split(data)
-    params = {**MODEL_PARAMS["los_loop"]["st_transformer"], "epochs": 1, "progress": False}
+    protocol = forecast_protocol("los_loop")
+    split = protocol.split(data)
+    params = {**protocol.models["st_transformer"], "epochs": 1, "progress": False}
     model = make_forecaster("st_transformer", 12, 3, **params).fit(split.train, split.val)
     with tempfile.TemporaryDirectory() as tmp:
         path = model.save(Path(tmp) / "st_transformer.pt")

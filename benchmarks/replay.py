@@ -46,9 +46,13 @@ from pathlib import Path
 
 import numpy as np
 
-from cityfocus.evaluate.results_markdown import fmt, markdown_table, write_section
+from cityfocus.openmp import prefer_passive_wait
+
+prefer_passive_wait()  # before anything loads torch's OpenMP (see cityfocus.openmp)
+
 from cityfocus.loop import ReplayConfig, load_source, run_replay
 from cityfocus.loop.figures import plot_regret
+from cityfocus_bench.markdown import fmt, markdown_table, write_section
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 D = 7  # a zone unseen for more than D decisions (a week) counts as starved

@@ -22,10 +22,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cityfocus.evaluate.results_markdown import write_section
+from cityfocus.openmp import prefer_passive_wait
+
+prefer_passive_wait()  # before anything loads torch's OpenMP (see cityfocus.openmp)
+
 from cityfocus.outputs import atomic_file
 from cityfocus.signals.report import DEFINITIONS, build_result, summary_table
 from cityfocus.signals.runner import CONTROLLERS, run_many
+from cityfocus_bench.markdown import write_section
 
 SCENARIOS = ("gen3x3", "gen4x4", "grid4x4", "arterial4x4", "cologne1", "cologne3", "ingolstadt1")
 FULL = {"seeds": 5, "duration": None}

@@ -23,6 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
+from cityfocus.openmp import prefer_passive_wait
+
+prefer_passive_wait()  # before anything loads torch's OpenMP (see cityfocus.openmp)
+
 from cityfocus.signals import runner
 from cityfocus.signals.scenarios import prepare
 

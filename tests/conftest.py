@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
-import cityfocus  # noqa: F401  (first: sets the OpenMP wait policy before torch loads)
+from cityfocus.openmp import prefer_passive_wait
+
+# before any test module imports torch, as the ``cityfocus`` command does (see cityfocus.openmp)
+prefer_passive_wait()
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

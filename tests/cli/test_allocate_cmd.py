@@ -1,4 +1,5 @@
-"""``cityfocus allocate``: the real command in a subprocess, and its demand-file reader."""
+"""``cityfocus allocate``: the real command in a subprocess, and the library functions it
+calls (the demand-file reader, the allocation file text, a dataset's last-day demand)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import json
 import numpy as np
 import pytest
 
-from cityfocus.cli.allocate_cmd import read_demand_file
-from cityfocus.errors import DataError
+from cityfocus.allocate import AllocationProblem, solve
+from cityfocus.allocate.files import format_allocation, read_demand_file
+from cityfocus.errors import CityfocusError, DataError
 
 
 def test_units_from_a_csv_to_a_csv(cli, tmp_path):
@@ -84,3 +86,35 @@ def test_demand_file_reader_names_the_line(tmp_path):
     good.write_text("# counts\n1.5\n\n2\n")
     zones, demand = read_demand_file(good)
     assert zones == ["0", "1"] and demand.tolist() == [1.5, 2.0]
+
+
+def test_allocation_text_is_what_the_command_writes(cli, tmp_path):
+    demand = tmp_path / "demand.csv"
+    demand.write_text("zone,demand\nA,3\nB,1\nC,0\nD,6\n")
+    zones, values = read_demand_file(demand)
+    allocation = solve(AllocationProblem(values, 4, "coverage", units=True))
+    for suffix in ("csv", "json"):
+        out = tmp_path / f"plan.{suffix}"
+        run = cli("allocate", "--demand", str(demand), "--budget", "4", "--units",
+                  "--out", str(out))
+        assert run.returncode == 0, run.stderr
+        assert out.read_bytes() == format_allocation(zones, values, allocation, 4.0,
+                                                     suffix).encode()
+    with pytest.raises(CityfocusError, match="unknown allocation format 'xml'"):
+        format_allocation(zones, values, allocation, 4.0, "xml")
+
+
+def test_last_day_demand_is_the_mean_observed_target_of_the_last_day():
+    from cityfocus.data.recent_demand import last_day_demand
+    from cityfocus.data.synthetic import synthetic_city
+
+    data = synthetic_city(seed=0).data
+    mask = data.mask.copy()
+    mask[-24:, 0, data.target_index] = False  # zone 0 unobserved over the last day
+    mask[-1, 1, data.target_index] = False  # zone 1 misses its last step
+    data = data.replace(mask=mask)
+    zones, demand, note = last_day_demand(data)
+    assert zones == data.zones["id"].tolist() and demand.dtype == np.float64
+    assert demand[0] == 0.0 and "1 zones unobserved there get demand 0" in note
+    assert demand[1] == pytest.approx(data.target_values[-24:-1, 1].mean())
+    assert demand[2] == pytest.approx(data.target_values[-24:, 2].mean())

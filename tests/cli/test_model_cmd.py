@@ -50,3 +50,24 @@ def test_user_mistakes_are_one_line_exit_2(tmp_path):
     result = run_cli("predict", "--model", str(tmp_path / "missing.pt"), "--data", "synthetic")
     assert result.returncode == 2 and "checkpoint not found" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_step_at_finds_the_step_a_time_names():
+    """``--at`` of predict and explain: the library lookup they call."""
+    import pandas as pd
+
+    from cityfocus.data.synthetic import synthetic_city
+    from cityfocus.data.time_index import step_at
+    from cityfocus.errors import CityfocusError, DataError
+
+    data = synthetic_city(seed=0).data
+    T = data.shape[0]
+    assert step_at(data, str(data.timestamps[5])) == 5
+    assert step_at(data, data.timestamps[7].to_pydatetime()) == 7
+    assert step_at(data, data.timestamps[-1] + data.freq) == T  # just after the data
+    assert step_at(data, None) == T
+    with pytest.raises(CityfocusError, match="time 'soon' is not a timestamp"):
+        step_at(data, "soon")
+    with pytest.raises(DataError, match=r"--at 1999-01-01 00:00:00 is not a time step of the "
+                       r"data \(2024-01-01 00:00:00 .. .*, every 1 h\)"):
+        step_at(data, pd.Timestamp("1999-01-01"), what="--at")

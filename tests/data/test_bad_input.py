@@ -217,7 +217,8 @@ def test_empty_and_malformed_dataset_files(tmp_path):
     nyc = tmp_path / "nyc_crime"
     nyc.mkdir()
     np.savez(nyc / "nyc_crime_counts.npz", counts=np.zeros((2, 2, 0, 4), dtype=np.int16))
-    assert "counts must be [rows, cols, days, 4], got (2, 2, 0, 4)" in error_of(nyc)
+    assert ("counts must be [rows, cols, days, 4] for the categories burglary, larceny, "
+            "robbery, assault, got (2, 2, 0, 4)") in error_of(nyc)
     bus = tmp_path / "montevideo_bus"
     bus.mkdir()
     write(bus / "montevideo_bus.json", '{"nodes": [\n {"bus_stop": 1, "y": [1, 2]},\n ]}')

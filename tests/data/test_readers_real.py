@@ -178,3 +178,20 @@ def test_dataset_folder_path_and_env_var(monkeypatch, tmp_path):
     monkeypatch.setenv("CITYFOCUS_DATA_DIR", str(tmp_path / "nowhere"))
     with pytest.raises(DataError, match="CITYFOCUS_DATA_DIR"):
         load_dataset("los_loop")
+
+
+def test_without_the_variable_only_the_folder_beside_the_repository_is_tried(monkeypatch,
+                                                                              tmp_path):
+    import cityfocus.data.readers as readers
+
+    # a checkout at tmp_path/repo with no shared/data beside it
+    monkeypatch.setattr(readers, "__file__",
+                        str(tmp_path / "repo/src/cityfocus/data/readers/__init__.py"))
+    monkeypatch.delenv("CITYFOCUS_DATA_DIR", raising=False)
+    with pytest.raises(DataError) as err:
+        data_dir()
+    message = str(err.value)
+    assert f"looked in {tmp_path / 'shared' / 'data'}" in message
+    assert "set CITYFOCUS_DATA_DIR" in message and "/work/" not in message
+    (tmp_path / "shared" / "data").mkdir(parents=True)
+    assert data_dir() == tmp_path / "shared" / "data"

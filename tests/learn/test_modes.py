@@ -2,13 +2,14 @@ import numpy as np
 import pytest
 import torch
 
+from cityfocus.allocate.task import DecisionTask
 from cityfocus.data.split import chronological_split
 from cityfocus.data.synthetic import synthetic_city
 from cityfocus.data.windows import split_windows
 from cityfocus.errors import CityfocusError
-from cityfocus.learn.decision import DecisionTask
-from cityfocus.learn.policy import decide_windows
-from cityfocus.models.registry import load_forecaster, make_forecaster
+from cityfocus.learn.decision import relaxed_gain, relaxed_shares
+from cityfocus.learn.policies import decide_windows
+from cityfocus.learn.registry import load_forecaster, make_forecaster
 
 TASK = DecisionTask("coverage", 4, True, params={"alpha": 0.5})
 
@@ -64,10 +65,10 @@ def test_no_observed_target_in_any_window_is_refused(split):
 def test_regret_gradient_matches_finite_differences():
     task = DecisionTask("coverage", 3.0, False, params={"alpha": 0.7})
     realized = torch.tensor([[2.0, 0.5, 1.0, 3.0]], dtype=torch.float64)
-    best = task.gain_torch(task.shares(realized), realized).detach()
+    best = relaxed_gain(task, relaxed_shares(task, realized), realized).detach()
 
     def regret(forecast):
-        return best - task.gain_torch(task.shares(forecast), realized)
+        return best - relaxed_gain(task, relaxed_shares(task, forecast), realized)
 
     forecast = torch.tensor([[1.0, 1.5, 0.8, 2.0]], dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(regret, (forecast,), eps=1e-6, atol=1e-6)
@@ -78,8 +79,8 @@ def test_regret_gradient_matches_finite_differences():
 @pytest.mark.parametrize("loss", ["mse", "mae"])
 def test_forecast_steps_are_weighted_by_inverse_persistence_error(loss, split):
     from cityfocus.data.scaling import StandardScaler
-    from cityfocus.learn.modes import step_weights
-    from cityfocus.models.neural import WindowTensors
+    from cityfocus.training.objectives import step_weights
+    from cityfocus.training.tensors import WindowTensors
 
     data, L, H = split.train, 12, 6
     mask = data.mask.copy()

@@ -6,13 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cityfocus.allocate.task import DecisionTask
 from cityfocus.data.citydata import CityData
 from cityfocus.errors import CityfocusError
-from cityfocus.learn.decision import DecisionTask
+from cityfocus.learn.policies import ExplorePolicy
+from cityfocus.learn.posterior import city_prior, zone_posterior
+from cityfocus.learn.revisit import revisit_zones, unseen_age
 from cityfocus.loop import ReplayConfig, load_source, run_replay
-from cityfocus.loop.policies import ExplorePolicy
-from cityfocus.loop.posterior import city_prior, zone_posterior
-from cityfocus.loop.revisit import revisit_zones, unseen_age
 
 RATES = np.array([20.0, 10.0, 5.0, 2.0, 0.02, 0.02])  # daily counts: two near-empty cells
 TINY = {"synthetic_zones": 8, "synthetic_days": 14, "steps": 6, "budget": 3.0}

@@ -151,7 +151,8 @@ def test_transformer_starts_as_the_least_squares_linear_forecaster(split):
     """With the head silent (learning rate 0), the fitted network is its linear part: the
     least-squares fit of the target on its L readings and its seasonal profile."""
     from cityfocus.data.windows import Windows
-    from cityfocus.models.neural import WindowTensors, seasonal_profile
+    from cityfocus.models.neural import seasonal_profile
+    from cityfocus.training.tensors import WindowTensors
 
     model = STTransformer(L, H, epochs=1, lr=0.0, dim=16, progress=False)
     model.fit(split.train, split.val)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 from pathlib import Path
 
@@ -13,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cityfocus.allocate import Allocation, AllocationProblem, solve
+from cityfocus.allocate.files import format_allocation, read_demand_file
 from cityfocus.allocate.utilities import FAMILIES
 from cityfocus.cli.app import (
     adjacency_option,
@@ -23,140 +22,9 @@ from cityfocus.cli.app import (
     target_option,
     zones_option,
 )
-from cityfocus.data.citydata import CityData
-from cityfocus.errors import CityfocusError, DataError
+from cityfocus.data.recent_demand import last_day_demand
+from cityfocus.errors import CityfocusError
 from cityfocus.outputs import OutputFile
-
-
-def read_demand_file(path: Path) -> tuple[list[str], np.ndarray]:
-    """Zone ids and demand from a CSV with columns ``zone,demand`` (header line first, any
-    letter case, other columns ignored, so ``cityfocus predict --out`` files read as they
-    are) or from one number per line (zones are then numbered from 0).
-
-    Raises:
-        DataError: missing file, another delimiter, missing column, a zone listed twice, or
-            a value that is not a finite number >= 0 (with the line number and zone).
-    """
-    if path.is_dir():
-        raise DataError("is a folder", source=path, hint="give a CSV file")
-    if not path.is_file():
-        raise DataError(
-            "file not found", source=path, hint="give a CSV or a one-number-per-line file"
-        )
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise DataError("is not a UTF-8 text file", source=path,
-                        hint="give a CSV with columns zone,demand") from None
-    lines = [(i, ln.strip()) for i, ln in enumerate(text.splitlines(), 1)]
-    lines = [(i, ln) for i, ln in lines if ln and not ln.startswith("#")]
-    if not lines:
-        raise DataError("no demand values", source=path)
-    first_line, first = lines[0]
-    if "," not in first and _is_number(first):
-        zones = [str(k) for k in range(len(lines))]
-        return zones, np.array([_demand(ln, path, i, z) for (i, ln), z in zip(lines, zones,
-                                                                          strict=True)])
-    for sep in (";", "\t", "|"):
-        if sep in first and "," not in first:
-            shown = "tab" if sep == "\t" else repr(sep)
-            raise DataError(f"the header {first!r} is {shown}-separated; cityfocus reads "
-                            "comma-separated files", source=path, row=first_line,
-                            hint="write it as zone,demand with commas")
-    header = [h.strip().lower() for h in next(csv.reader([first]))]
-    for col in ("zone", "demand"):
-        if col not in header:
-            raise DataError(
-                f"no {col!r} column (header is {','.join(header)})",
-                source=path,
-                row=first_line,
-                hint="use columns zone,demand or one number per line",
-            )
-    iz, idem = header.index("zone"), header.index("demand")
-    zones, values, line_of = [], [], {}
-    for i, ln in lines[1:]:
-        cells = next(csv.reader([ln]))
-        if len(cells) <= max(iz, idem):
-            raise DataError(f"expected {len(header)} cells, got {len(cells)}", source=path, row=i)
-        zone = cells[iz].strip()
-        if zone in line_of:
-            raise DataError(f"zone {zone!r} is listed twice (lines {line_of[zone]} and {i})",
-                            source=path, row=i, column="zone",
-                            hint="give each zone once")
-        line_of[zone] = i
-        zones.append(zone)
-        values.append(_demand(cells[idem], path, i, zone, column="demand"))
-    if not zones:
-        raise DataError("no demand values after the header", source=path)
-    return zones, np.array(values)
-
-
-def _demand(text: str, path: Path, row: int, zone: str, column: str | None = None) -> float:
-    """One demand cell as a finite number >= 0, or a DataError naming line and zone."""
-    if not _is_number(text):
-        raise DataError(f"{text.strip()!r} is not a number", source=path, row=row,
-                        column=column)
-    value = float(text)
-    if not np.isfinite(value) or value < 0:
-        raise DataError(f"demand {text.strip()} of zone {zone!r} is not a finite number >= 0",
-                        source=path, row=row, column=column)
-    return value
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def demand_from_dataset(data: CityData) -> tuple[list[str], np.ndarray, str]:
-    """Zone ids, demand (mean observed target over the last day of steps) and a note."""
-    from cityfocus.data.windows import steps_per_day
-
-    steps = min(steps_per_day(data.freq), data.shape[0])
-    values, mask = data.target_values[-steps:], data.target_mask[-steps:]
-    seen = mask.sum(axis=0)
-    demand = np.where(seen > 0, (values * mask).sum(axis=0) / np.maximum(seen, 1), 0.0)
-    note = f"demand: mean {data.target!r} over the last {steps} steps of {data.name}"
-    if (seen == 0).any():
-        note += f"; {int((seen == 0).sum())} zones unobserved there get demand 0"
-    return data.zones["id"].tolist(), demand.astype(np.float64), note
-
-
-def write_allocation(
-    out: OutputFile, zones: list[str], demand: np.ndarray, alloc: Allocation, budget: float
-) -> None:
-    """CSV (zone, demand, share|units, marginal) or JSON (the same plus the totals)."""
-    col = "units" if alloc.units else "share"
-    rows = [
-        {"zone": z, "demand": float(d), col: float(w), "marginal": float(m)}
-        for z, d, w, m in zip(zones, demand, alloc.w, alloc.marginal, strict=True)
-    ]
-    suffix = out.path.suffix.lower()
-    with out.build() as tmp:
-        if suffix == ".csv":
-            with tmp.open("w", newline="") as fh:
-                writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-                writer.writeheader()
-                writer.writerows(rows)
-        else:
-            tmp.write_text(
-                json.dumps(
-                    {
-                        "family": alloc.family,
-                        "sense": alloc.sense,
-                        "budget": budget,
-                        "units": alloc.units,
-                        "objective": alloc.objective,
-                        "shadow_price": alloc.shadow_price,
-                        "zones": rows,
-                    },
-                    indent=2,
-                )
-                + "\n"
-            )
 
 
 @app.command("allocate")
@@ -193,7 +61,7 @@ def allocate_command(
     if demand_file is not None:
         zones, demand = read_demand_file(demand_file)
     else:
-        zones, demand, note = demand_from_dataset(load_data(data, zones_file, adjacency, target))
+        zones, demand, note = last_day_demand(load_data(data, zones_file, adjacency, target))
     params = {"alpha": alpha, "cap": cap, "saturation": saturation, "cycle": cycle}
     problem = AllocationProblem(
         demand,
@@ -210,7 +78,8 @@ def allocate_command(
         console.print(note, highlight=False)
     _print_table(console, zones, demand, alloc, budget, rows)
     if out_file is not None:
-        write_allocation(out_file, zones, demand, alloc, budget)
+        out_file.write(format_allocation(zones, demand, alloc, budget,
+                                         fmt=out_file.path.suffix.lower().lstrip(".")))
         console.print(f"wrote {out}", highlight=False)
 
 

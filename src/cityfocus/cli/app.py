@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from cityfocus.errors import CityfocusError
+from cityfocus.openmp import prefer_passive_wait
 
 app = typer.Typer(
     name="cityfocus",
@@ -90,7 +91,11 @@ def inputs_of(*sources: str | Path | None) -> list[Path]:
 
 def main() -> None:
     """Console entry point. A user mistake (a CityfocusError, or a bad option or value the
-    command line parser finds) prints one line and exits 2, with no traceback."""
+    command line parser finds) prints one line and exits 2, with no traceback.
+
+    Sets the passive OpenMP wait policy first (a user's own ``OMP_WAIT_POLICY`` wins): no
+    command module imports torch before its verb runs (tests/test_api.py checks this)."""
+    prefer_passive_wait()
     try:
         code = app(prog_name="cityfocus", standalone_mode=False)
     except CityfocusError as err:

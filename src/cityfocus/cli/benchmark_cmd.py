@@ -50,8 +50,8 @@ def forecast(
     force: bool = force_option(),
 ) -> None:
     """Train and score every model on DATA with its standard protocol; write JSON + Markdown."""
-    from cityfocus.evaluate.forecast_benchmark import plan, run_forecast_benchmark
-    from cityfocus.evaluate.results_markdown import section_markdown
+    from cityfocus_bench.forecast import plan, run_forecast_benchmark
+    from cityfocus_bench.markdown import section_markdown
 
     json_file = OutputFile(json_path, option="--json", force=force, suffixes=(".json",))
     results_file = _results_path(results, quick)
@@ -83,8 +83,8 @@ def decide(
 ) -> None:
     """Allocate with baselines and every model x training mode on DATA; score the decisions
     (regret, hit rate, ...); write JSON + Markdown."""
-    from cityfocus.evaluate.decision_benchmark import plan, run_decision_benchmark
-    from cityfocus.evaluate.decision_markdown import decision_section_markdown
+    from cityfocus_bench.decide import plan, run_decision_benchmark
+    from cityfocus_bench.decide_markdown import decision_section_markdown
 
     json_file = OutputFile(json_path, option="--json", force=force, suffixes=(".json",))
     results_file = _results_path(results, quick)
@@ -103,8 +103,8 @@ def decide(
 
 def _results_path(results: Path | None, quick: bool) -> Path | None:
     """The Markdown results file to update (None: none), checked before any work."""
-    from cityfocus.evaluate.results_markdown import owns_results
     from cityfocus.outputs import read_for_update
+    from cityfocus_bench.markdown import owns_results
 
     path = results if results is not None else (None if quick else DEFAULT_RESULTS)
     if path is not None:
@@ -141,8 +141,8 @@ def _with_progress(data: str, total: int, run: Callable[[Callable[[Any], None]],
 def _write(result: dict, json_file: OutputFile, key: str, markdown: str,
            results_path: Path | None) -> None:
     """Write the JSON, the RESULTS.md section (if a path), and print the section."""
-    from cityfocus.evaluate.forecast_benchmark import write_json
-    from cityfocus.evaluate.results_markdown import write_section
+    from cityfocus_bench.forecast import write_json
+    from cityfocus_bench.markdown import write_section
 
     console = Console()
     json_file.write(lambda tmp: write_json(result, tmp))

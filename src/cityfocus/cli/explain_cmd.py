@@ -21,7 +21,7 @@ from cityfocus.cli.app import (
     target_option,
     zones_option,
 )
-from cityfocus.cli.model_cmd import step_of
+from cityfocus.data.time_index import step_at
 from cityfocus.errors import CityfocusError
 from cityfocus.outputs import OutputDir
 
@@ -51,7 +51,7 @@ def explain(
     report = OutputDir(out, force=force, inputs=inputs_of(model, data, zones, adjacency))
     forecaster = load_forecaster(model)
     dataset = load_data(data, zones, adjacency, target)
-    step = step_of(dataset, at)
+    step = step_at(dataset, at, what="--at")
     forecast = forecaster.predict(dataset, at=step)
     demand = np.clip(forecast.mean.sum(axis=0).astype(np.float64), 0.0, None)
     params = {} if alpha is None else {"alpha": alpha}

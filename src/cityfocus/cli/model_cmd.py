@@ -19,32 +19,12 @@ from cityfocus.cli.app import (
     target_option,
     zones_option,
 )
-from cityfocus.data.citydata import CityData
 from cityfocus.data.split import chronological_split
-from cityfocus.data.timestep import format_freq
-from cityfocus.errors import CityfocusError, DataError
+from cityfocus.data.time_index import step_at
+from cityfocus.errors import CityfocusError
 from cityfocus.outputs import OutputFile
 
 TRAINABLE = "seed_mlp, lstm or st_transformer"
-
-
-def step_of(data: CityData, at: str | None) -> int:
-    """Index of the first step to forecast: the step stamped ``at``, or the end of the data."""
-    if at is None:
-        return data.shape[0]
-    try:
-        stamp = pd.Timestamp(at)
-    except ValueError:
-        raise CityfocusError(f"--at {at!r} is not a timestamp (e.g. 2024-02-20 08:00)") from None
-    end = data.timestamps[-1] + data.freq
-    if stamp == end:
-        return data.shape[0]
-    where = data.timestamps.get_indexer([stamp])[0]
-    if where < 0:
-        raise DataError(f"--at {stamp} is not a time step of the data "
-                        f"({data.timestamps[0]} .. {end}, every {format_freq(data.freq)})",
-                        source=data.name)
-    return int(where)
 
 
 @app.command("train")
@@ -78,7 +58,7 @@ def train(
     ``--mode forecast`` fits demand; ``imitate`` and ``decide`` train for the decision
     (``--family``, ``--budget``, ``--units``, ``--alpha``) made from each forecast window
     (demand = the target summed over the horizon)."""
-    from cityfocus.models.registry import NEURAL, make_forecaster
+    from cityfocus.learn.registry import NEURAL, make_forecaster
 
     if model not in NEURAL:
         raise CityfocusError(f"unknown model {model!r}; trainable models: {', '.join(NEURAL)}")
@@ -139,7 +119,7 @@ def predict(
         out, force=force, inputs=inputs_of(model, data, zones, adjacency), suffixes=(".csv",))
     forecaster = load_forecaster(model)
     dataset = load_data(data, zones, adjacency, target)
-    forecast = forecaster.predict(dataset, at=step_of(dataset, at))
+    forecast = forecaster.predict(dataset, at=step_at(dataset, at, what="--at"))
     frame = pd.DataFrame(forecast.mean.T, index=pd.Index(forecast.zones, name="zone"),
                          columns=[str(t) for t in forecast.timestamps])
     table = Table(title=f"{dataset.target} forecast after {forecast.window_end}")

@@ -1,8 +1,9 @@
 """Sliding windows (lookback L, horizon H) over CityData, carrying the observed-mask.
 
-A window with start ``s`` has inputs at steps ``s .. s+L-1`` and targets at ``s+L .. s+L+H-1``.
-Windows are index arithmetic over the dataset's arrays, so making them costs no memory;
-``Windows.batch`` gathers the arrays for a set of windows.
+A window with start ``s`` has inputs at steps ``s .. s+L-1`` and targets at ``s+L .. s+L+H-1``
+(``window_steps``, the one definition: ``Windows.batch`` gathers numpy arrays with it, the
+training engine's ``WindowTensors`` gathers tensors with it). Windows are index arithmetic
+over the dataset's arrays, so making them costs no memory.
 """
 
 from __future__ import annotations
@@ -51,6 +52,16 @@ def time_features(timestamps: pd.DatetimeIndex, freq: pd.Timedelta) -> np.ndarra
     if freq >= pd.Timedelta(days=1):
         slot = np.zeros(len(timestamps), dtype=np.int64)
     return np.stack([slot, np.asarray(timestamps.day_of_week, dtype=np.int64)], axis=1)
+
+
+def window_steps(starts: np.ndarray, lookback: int,
+                 horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """Data steps of the windows starting at ``starts`` ``[B]``: inputs ``[B, L]``
+    (``s .. s+L-1``) and targets ``[B, H]`` (``s+L .. s+L+H-1``), int64."""
+    starts = np.asarray(starts, dtype=np.int64)
+    x_steps = starts[:, None] + np.arange(lookback)[None, :]
+    y_steps = starts[:, None] + lookback + np.arange(horizon)[None, :]
+    return x_steps, y_steps
 
 
 def steps_per_day(freq: pd.Timedelta) -> int:
@@ -113,9 +124,7 @@ class Windows:
         """Gather the windows at ``index`` (positions into this set; default all)."""
         starts = self.starts if index is None else self.starts[index]
         starts = np.atleast_1d(starts)
-        L, H = self.lookback, self.horizon
-        x_steps = starts[:, None] + np.arange(L)[None, :]
-        y_steps = starts[:, None] + L + np.arange(H)[None, :]
+        x_steps, y_steps = window_steps(starts, self.lookback, self.horizon)
         k = self.data.target_index
         return WindowBatch(
             x=self.data.values[x_steps],

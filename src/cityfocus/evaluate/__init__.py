@@ -1,4 +1,6 @@
-"""Evaluation: masked forecast metrics (numpy only) and the forecast benchmark runner."""
+"""Evaluation, numpy only: masked forecast metrics, decision metrics (regret, hit rate, ...),
+paired bootstrap intervals, Markdown tables. The benchmark runners live apart, in
+``cityfocus_bench``."""
 
 from cityfocus.evaluate.manifest import Manifest
 from cityfocus.evaluate.metrics import (

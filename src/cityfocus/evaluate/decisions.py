@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 from scipy.stats import rankdata
 
+from cityfocus.allocate.task import DecisionTask
 from cityfocus.errors import CityfocusError
-from cityfocus.learn.decision import DecisionTask
 
 
 def decision_metrics(task: DecisionTask, w: np.ndarray, realized: np.ndarray,

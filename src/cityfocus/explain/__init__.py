@@ -3,7 +3,8 @@
 ``explain_allocation`` joins a forecast's attributions (``rollout``) with the solver's view
 (``sensitivity``) into one paragraph per zone (``narrative``); ``figures`` and ``report``
 turn that into PNGs and a self-contained HTML page; ``faithfulness`` checks the attributions
-against the synthetic city's planted truth.
+against the synthetic city's planted truth; ``patrol_demo`` is the whole chain ``cityfocus
+demo`` runs, from the synthetic city to an explained patrol plan.
 """
 
 from cityfocus.explain.explanation import (

@@ -17,7 +17,7 @@ from cityfocus.allocate import Allocation, AllocationProblem
 from cityfocus.data.citydata import CityData
 from cityfocus.explain.baseline import RuleComparison, compare_with_proportional
 from cityfocus.explain.formatting import duration
-from cityfocus.explain.narrative import ZoneFacts, paragraph
+from cityfocus.explain.narrative import ZoneFacts, brief, paragraph
 from cityfocus.explain.rollout import Attribution, attribute, recent_span, top_sources
 from cityfocus.explain.sensitivity import SolverView, solver_view
 from cityfocus.models.forecast import Forecast
@@ -25,7 +25,8 @@ from cityfocus.models.forecast import Forecast
 
 @dataclass(frozen=True)
 class ZoneExplanation:
-    """One zone's row of the report (numbers in the target's units)."""
+    """One zone's row of the report (numbers in the target's units); ``text`` is its
+    paragraph, ``brief`` the same reason in one line for a table (``narrative``)."""
 
     index: int
     zone: str
@@ -43,6 +44,7 @@ class ZoneExplanation:
     own_weight: float | None
     recent_steps: int | None
     text: str
+    brief: str
 
     def to_row(self) -> dict[str, Any]:
         return {"zone": self.zone, "name": self.name, "forecast": self.demand,
@@ -160,7 +162,7 @@ def explain_allocation(data: CityData, at: int, forecast: Forecast, problem: All
             next_gain=float(view.next_gain[i]), last_gain=float(view.last_gain[i]),
             gain_at=float(view.gain_at[i]), lose_at=float(view.lose_at[i]),
             drivers=[(ids[j], w) for j, (_, w) in zip(top, named, strict=True)], own_weight=own,
-            recent_steps=span, text=paragraph(facts)))
+            recent_steps=span, text=paragraph(facts), brief=brief(facts)))
     zones.sort(key=lambda z: (-z.w, z.rank))
     return CityExplanation(zones, view, attribution, forecast, actual, data.target, horizon,
                            data.name, problem, allocation,

@@ -1,4 +1,5 @@
-"""Plain-language sentences: one paragraph per zone from its forecast, drivers and solver facts.
+"""Plain-language sentences: one paragraph per zone from its forecast, drivers and solver facts,
+and its one-line form for tables (``brief``).
 
 Only wording lives here; every number comes from ``explanation.explain_allocation`` and is
 printed by ``formatting`` (figures that decide an outcome with enough digits to tell apart).
@@ -79,6 +80,31 @@ def paragraph(f: ZoneFacts) -> str:
     return " ".join(p for p in parts if p)
 
 
+def brief(f: ZoneFacts) -> str:
+    """The paragraph in one line for a table that already shows the zone and its forecast:
+    what it gets, its forecast rank and the solver's reason (``3 of 10 units, forecast rank 1
+    of 24: its last unit intercepts 6.2 expected incidents, one more would intercept 3.7; the
+    city-wide price is 6.1``)."""
+    head = f"{holding(f.w, f.budget, f.units)}, forecast rank {f.rank} of {f.n_zones}: "
+    if not f.units:
+        if _at_price(f):
+            return head + f"marginal value {number(f.next_gain)}, the city-wide price"
+        marginal, price = distinct(f.next_gain, f.price)
+        relation = "below" if f.next_gain < f.price else "above"
+        return (head + f"marginal value {marginal} {relation} the city-wide price {price} "
+                "(at a bound)")
+    nxt, price, last = distinct(f.next_gain, f.price, f.last_gain)
+    if int(round(f.w)) and math.isfinite(f.last_gain):
+        verb = _EFFECT.get(f.family, ("gain", ""))[0]
+        text = (head + f"its last unit {effect(f.family, last, f.target, True)}, one more "
+                f"would {verb} {nxt}")
+    else:
+        text = head + f"a first unit would {effect(f.family, nxt, f.target)}"
+    if f.next_gain == f.price:
+        return text + " (the best extra unit anywhere: the city-wide price)"
+    return text + f"; the city-wide price is {price}"
+
+
 def _drivers_clause(f: ZoneFacts) -> str:
     if not f.drivers and f.own_weight is None:
         return ""
@@ -107,12 +133,17 @@ def _solver_sentence(f: ZoneFacts) -> str:
             text += f", and its last unit {effect(f.family, last, f.target, True)}"
         return text + "."
     marginal, price = distinct(f.next_gain, f.price)
-    if f.w > 0 and abs(f.next_gain - f.price) <= 1e-9 * max(abs(f.price), 1.0):
+    if _at_price(f):
         return (f"Its marginal value {number(f.next_gain)} equals the city-wide price "
                 f"{number(f.price)}, as for every zone whose share is not at a bound.")
     relation = "below" if f.next_gain < f.price else "above"
     return (f"Its marginal value {marginal} is {relation} the city-wide price "
             f"{price}, so its share sits at a bound.")
+
+
+def _at_price(f: ZoneFacts) -> bool:
+    """Shares: the zone's marginal value is the price (KKT, a share strictly inside its bounds)."""
+    return f.w > 0 and abs(f.next_gain - f.price) <= 1e-9 * max(abs(f.price), 1.0)
 
 
 def _sensitivity_sentence(f: ZoneFacts, gain_at: str, lose_at: str) -> str:

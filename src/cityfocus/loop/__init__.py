@@ -4,8 +4,8 @@
 ``docs/replay.md`` for the protocol and ``benchmarks/replay.py`` for the published runs.
 """
 
+from cityfocus.learn.policies import POLICIES, make_policy
 from cityfocus.loop.observe import OBSERVATIONS, observe_probability, reveal
-from cityfocus.loop.policies import POLICIES, make_policy
 from cityfocus.loop.replay import ReplayConfig, ReplaySource, load_source, run_replay
 
 __all__ = [

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from cityfocus.data.cards import load_card
 from cityfocus.data.citydata import CityData
 from cityfocus.errors import CityfocusError
 from cityfocus.learn.decision import DecisionTask
@@ -32,7 +33,7 @@ Hook = Callable[[str], None]
 
 @dataclass(frozen=True)
 class ReplayConfig:
-    """One replay. ``None`` fields take the dataset's defaults (``DATASET_DEFAULTS``).
+    """One replay. ``None`` fields take the replay defaults of the dataset's card.
 
     Attributes:
         data: dataset name (``synthetic`` builds the synthetic city with its truth).
@@ -82,8 +83,9 @@ class ReplayConfig:
 
     def resolved(self) -> ReplayConfig:
         """This config with the dataset's defaults filled in."""
-        defaults = DATASET_DEFAULTS.get(self.data, DATASET_DEFAULTS["other"])
-        filled = {k: v for k, v in defaults.items() if getattr(self, k) is None}
+        defaults = load_card(self.data).replay
+        filled = {k: getattr(defaults, k) for k in ("horizon", "budget", "alpha")
+                  if getattr(self, k) is None}
         config = replace(self, **filled)
         if config.observe_alpha is None:
             config = replace(config, observe_alpha=config.alpha)
@@ -101,15 +103,6 @@ class ReplayConfig:
     def task(self) -> DecisionTask:
         return DecisionTask(self.family, float(self.budget), self.units,
                             params={"alpha": float(self.alpha)})
-
-
-DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
-    # hourly city, one decision per day: 10 patrol units over 24 zones (decision benchmark's)
-    "synthetic": {"horizon": 24, "budget": 10.0, "alpha": 0.5},
-    # daily crime counts, one decision per day: 20 units over 127 cells
-    "nyc_crime": {"horizon": 1, "budget": 20.0, "alpha": 1.0},
-    "other": {"horizon": 1, "budget": 10.0, "alpha": 0.5},
-}
 
 
 @dataclass(frozen=True)
@@ -130,7 +123,8 @@ class ReplaySource:
 
 def load_source(config: ReplayConfig) -> ReplaySource:
     """The dataset named in ``config``, with its scoring demand and planted truth."""
-    if config.data == "synthetic":
+    card = load_card(config.data)
+    if card.generator == "synthetic":
         from cityfocus.data.synthetic import synthetic_city
 
         city = synthetic_city(n_zones=config.synthetic_zones, days=config.synthetic_days,
@@ -138,7 +132,7 @@ def load_source(config: ReplayConfig) -> ReplaySource:
         return ReplaySource(city.data, city.truth.rate.astype(np.float64), city.truth.rising)
     from cityfocus.data.readers import load_dataset
 
-    data = load_dataset(config.data)
+    data = load_dataset(card.source)
     demand = np.where(data.target_mask, data.target_values, 0.0).astype(np.float64)
     return ReplaySource(data, demand, np.zeros(data.shape[1], dtype=bool))
 

@@ -1,9 +1,12 @@
 """NeuralForecaster: the forecaster contract for every torch model.
 
 A subclass only says how to build its network (``build_network``). Fitting scales inputs
-with statistics of the training part, trains with the one loop in ``cityfocus.learn``
-(masked loss on the scaled target, early stopping on the same loss over the validation
-windows in original units), and keeps everything needed to predict a new sample in a
+with statistics of the training part, gives the network its starting point, then runs the
+training phases of its training plan through the one loop in ``cityfocus.training``. The
+default plan (``forecast_plan``) trains the forecast objective (masked loss on the scaled
+target, early stopping on the same loss over the validation windows in original units);
+the decision modes' plan is passed in by ``cityfocus.learn``, which this layer never
+imports. A fitted model keeps everything needed to predict a new sample in a
 self-describing checkpoint: the class and its hyperparameters, the scaler, the weights and
 the data schema.
 
@@ -14,7 +17,7 @@ scaled target forecasts; with ``return_attention=True`` also a dict of attention
 from __future__ import annotations
 
 import inspect
-from dataclasses import replace
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,18 +25,25 @@ import numpy as np
 import pandas as pd
 import torch
 
+from cityfocus.allocate.task import DecisionTask
 from cityfocus.data.citydata import CityData
 from cityfocus.data.scaling import StandardScaler, scaler_from_config
-from cityfocus.data.windows import Windows, steps_per_day, time_features
+from cityfocus.data.windows import Windows, steps_per_day
 from cityfocus.errors import CityfocusError, DataError
-from cityfocus.learn.decision import DecisionTask
-from cityfocus.learn.modes import build_objective, chunks
-from cityfocus.learn.trainer import TrainConfig, TrainResult, train_network
 from cityfocus.models.forecast import Forecast, forecast_start, forecast_times
 from cityfocus.outputs import atomic_file
 from cityfocus.seeding import seed_everything
+from cityfocus.training.objectives import FitWindows, Phase, forecast_objective
+from cityfocus.training.tensors import WindowTensors, chunks
+from cityfocus.training.trainer import TrainConfig, TrainResult, train_network
 
 CHECKPOINT_FORMAT = "cityfocus-forecaster/1"
+
+#: ``plan(model, fit, config)``: the training phases of a fit (see ``forecast_plan``)
+TrainingPlan = Callable[["NeuralForecaster", FitWindows, TrainConfig], list[Phase]]
+
+__all__ = ["CHECKPOINT_FORMAT", "NeuralForecaster", "TrainingPlan", "WindowTensors",
+           "fit_linear_part", "forecast_plan", "resolve_device", "seasonal_profile"]
 
 
 def resolve_device(device: str) -> torch.device:
@@ -41,38 +51,6 @@ def resolve_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
-
-
-class WindowTensors:
-    """A dataset's scaled arrays as tensors, gathered into network inputs by window start."""
-
-    def __init__(self, data: CityData, scaler: StandardScaler, lookback: int, horizon: int,
-                 device: torch.device) -> None:
-        k = data.target_index
-        scaled = np.where(data.mask, scaler.transform(data.values), 0.0).astype(np.float32)
-        self.x = torch.from_numpy(scaled).to(device)
-        self.mask = torch.from_numpy(data.mask).to(device)
-        self.time = torch.from_numpy(time_features(data.timestamps, data.freq)).to(device)
-        self.target_index = k
-        self.y = self.x[:, :, k]
-        self.y_mask = self.mask[:, :, k]
-        self.raw_y = torch.from_numpy(data.values[:, :, k]).to(device)
-        self.lookback, self.horizon, self.device = lookback, horizon, device
-
-    def inputs(self, starts: np.ndarray) -> dict[str, torch.Tensor]:
-        """Network inputs for windows starting at ``starts``: x/x_mask ``[B, L, N, F]``,
-        x_time ``[B, L, 2]``, y_time ``[B, H, 2]``."""
-        s = torch.as_tensor(starts, device=self.device)
-        xs = s[:, None] + torch.arange(self.lookback, device=self.device)
-        ys = s[:, None] + self.lookback + torch.arange(self.horizon, device=self.device)
-        return {"x": self.x[xs], "x_mask": self.mask[xs].float(), "x_time": self.time[xs],
-                "y_time": self.time[ys]}
-
-    def targets(self, starts: np.ndarray, scaled: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
-        """``[B, H, N]`` targets (scaled or original units) and their observed-mask."""
-        s = torch.as_tensor(starts, device=self.device)
-        ys = s[:, None] + self.lookback + torch.arange(self.horizon, device=self.device)
-        return (self.y if scaled else self.raw_y)[ys], self.y_mask[ys]
 
 
 def seasonal_profile(tensors: WindowTensors, stop: int, slots_per_day: int,
@@ -136,7 +114,10 @@ class NeuralForecaster:
         horizon: H, output steps.
         epochs, batch_size, lr, weight_decay, clip_norm, patience: see ``TrainConfig``.
         loss: ``"mse"`` or ``"mae"`` (masked, on the scaled target).
-        mode: ``"forecast"``, ``"imitate"`` or ``"decide"`` (see ``cityfocus.learn.modes``).
+        mode: ``"forecast"``, ``"imitate"`` or ``"decide"`` (see ``cityfocus.learn.modes``):
+            what the weights are trained for. This class trains ``forecast`` itself; the
+            decision modes need the plan of ``cityfocus.learn`` (``training_plan``). The
+            mode, task, mix, pretrain and finetune_lr are recorded in the checkpoint.
         task: the decision (``DecisionTask`` config: family, budget, units, bounds,
             family parameters) that ``imitate`` and ``decide`` train for.
         mix: weight of the forecast loss added to the regret in ``decide`` mode.
@@ -144,6 +125,9 @@ class NeuralForecaster:
             the regret at ``finetune_lr`` times the learning rate, keeping the pretrained
             weights unless a fine-tuning epoch lowers the validation regret.
         finetune_lr: learning-rate factor of the decide fine-tuning phase.
+        training_plan: the training phases of a fit, ``plan(model, fit, config)`` (default
+            ``forecast_plan``; ``cityfocus.learn.modes.decision_plan`` for every mode). Not
+            saved in checkpoints: the loader passes it again.
         per_zone_scaling: z-score each zone's features separately.
         seed: seeds weights and batch order.
         device: ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
@@ -154,7 +138,8 @@ class NeuralForecaster:
 
     name = "neural"
     uses_graph = False  # whether the network reads the road/zone graph it was fit with
-    #: forecast mode weighs each horizon step by persistence's error (``learn.modes``)
+    #: forecast mode weighs each horizon step by persistence's error
+    #: (``training.objectives``)
     weigh_steps = True
 
     def __init__(self, lookback: int = 12, horizon: int = 3, *, epochs: int = 100,
@@ -164,7 +149,7 @@ class NeuralForecaster:
                  pretrain: bool = True, finetune_lr: float = 0.3,
                  per_zone_scaling: bool = False, seed: int = 0, device: str = "auto",
                  max_minutes: float | None = None, log_dir: str | None = None,
-                 progress: bool = True) -> None:
+                 progress: bool = True, training_plan: TrainingPlan | None = None) -> None:
         self.lookback, self.horizon = lookback, horizon
         self.epochs, self.batch_size, self.lr = epochs, batch_size, lr
         self.weight_decay, self.clip_norm, self.patience = weight_decay, clip_norm, patience
@@ -173,7 +158,7 @@ class NeuralForecaster:
         self.pretrain, self.finetune_lr = pretrain, finetune_lr
         self.task = None if task is None else DecisionTask.from_config(task).to_config()
         self.device, self.max_minutes, self.log_dir = device, max_minutes, log_dir
-        self.progress = progress
+        self.progress, self.training_plan = progress, training_plan
 
     # -- hyperparameters -----------------------------------------------------------------
     def get_params(self) -> dict[str, Any]:
@@ -230,11 +215,8 @@ class NeuralForecaster:
                         self.schema_["weekly"]))
                 fit_linear_part(self.network_, tensors, train_windows.starts)
         self.network_ = self.network_.to(device)
-        def objective(mode: str):
-            return build_objective(mode, tensors, train_windows.starts, val_windows.starts,
-                                   lambda pred: self._unscale(pred, device), task, self.loss,
-                                   self.mix, self.weigh_steps)
-
+        fit = FitWindows(tensors, train_windows.starts, val_windows.starts,
+                         lambda pred: self._unscale(pred, device), keep)
         config = TrainConfig(
             epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
             weight_decay=self.weight_decay, clip_norm=self.clip_norm, patience=self.patience,
@@ -242,15 +224,11 @@ class NeuralForecaster:
             progress=self.progress,
         )
         self.pretrain_result_: TrainResult | None = None
-        phases = [(self.mode, config)]
-        if self.mode == "decide" and self.pretrain and not keep:
-            finetune = replace(config, lr=self.lr * self.finetune_lr, validate_start=True)
-            phases = [("forecast", config), ("decide", finetune)]
-        for mode, phase_config in phases:
-            built = objective(mode)
+        for phase in (self.training_plan or forecast_plan)(self, fit, config):
+            built = phase.objective()
             result = train_network(self.network_, built.n_samples, built.step_loss,
-                                   built.val_metric, phase_config, f"{self.name} ({mode})")
-            if mode != self.mode:
+                                   built.val_metric, phase.config, f"{self.name} ({phase.mode})")
+            if phase.mode != self.mode:
                 self.pretrain_result_ = result
         self.train_result_: TrainResult = result
         self.network_.eval()
@@ -331,13 +309,14 @@ class NeuralForecaster:
         if self.mode == "imitate":
             raise CityfocusError(
                 f"{self.name} was trained in imitate mode: it outputs allocations, not "
-                "forecasts (use cityfocus.learn.policy.decide_windows)")
+                "forecasts (use cityfocus.learn.policies.decide_windows)")
 
     # -- checkpoint ----------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
         """Write a self-describing checkpoint (config, scaler, weights, data schema)."""
         self._check_fitted()
-        params = {k: v for k, v in self.get_params().items() if k != "device"}
+        params = {k: v for k, v in self.get_params().items()
+                  if k not in ("device", "training_plan")}
         state = {
             "format": CHECKPOINT_FORMAT, "model": self.name, "params": params,
             "schema": self.schema_, "scaler": self.scaler_.to_config(),
@@ -349,8 +328,11 @@ class NeuralForecaster:
         return atomic_file(path).write(lambda tmp: torch.save(state, tmp))
 
     @classmethod
-    def from_checkpoint(cls, state: dict[str, Any], device: str = "auto") -> NeuralForecaster:
-        model = cls(**state["params"], device=device)
+    def from_checkpoint(cls, state: dict[str, Any], device: str = "auto",
+                        training_plan: TrainingPlan | None = None) -> NeuralForecaster:
+        """Rebuild a model from a checkpoint's contents (``training_plan`` as in the
+        constructor: the plan a later ``fit`` trains with)."""
+        model = cls(**state["params"], device=device, training_plan=training_plan)
         model.schema_ = state["schema"]
         model.scaler_ = scaler_from_config(state["scaler"])
         net = model.build_network(model.schema_)
@@ -361,6 +343,18 @@ class NeuralForecaster:
                                           train.get("best_val_mae", float("nan")),
                                           train.get("seconds", float("nan")))
         return model
+
+
+def forecast_plan(model: NeuralForecaster, fit: FitWindows,
+                  config: TrainConfig) -> list[Phase]:
+    """The default training plan: one phase of the forecast objective. Refuses the decision
+    modes, whose objectives the decision-learning layer composes."""
+    if model.mode != "forecast":
+        raise CityfocusError(
+            f"{model.name} in mode {model.mode!r} trains for a decision: build it with "
+            "cityfocus.learn.make_forecaster (or load it with cityfocus.learn.load_forecaster)")
+    return [Phase("forecast", config,
+                  lambda: forecast_objective(fit, model.loss, model.weigh_steps))]
 
 
 def _schema(data: CityData) -> dict[str, Any]:

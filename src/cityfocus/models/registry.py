@@ -14,7 +14,7 @@ from cityfocus.errors import CityfocusError, DataError
 from cityfocus.models.baselines import HistoricalAverage, Persistence
 from cityfocus.models.forecast import Forecast
 from cityfocus.models.lstm import LSTMForecaster
-from cityfocus.models.neural import CHECKPOINT_FORMAT, NeuralForecaster
+from cityfocus.models.neural import CHECKPOINT_FORMAT, NeuralForecaster, TrainingPlan
 from cityfocus.models.seed_mlp import SeedMLP
 from cityfocus.models.st_transformer import STTransformer
 
@@ -66,8 +66,10 @@ def make_forecaster(name: str, lookback: int, horizon: int, **params: Any) -> Fo
     return MODELS[name](lookback, horizon, **params)
 
 
-def load_forecaster(path: str | Path, device: str = "auto") -> NeuralForecaster:
-    """Rebuild a forecaster saved with ``save(path)``, ready to predict."""
+def load_forecaster(path: str | Path, device: str = "auto",
+                    training_plan: TrainingPlan | None = None) -> NeuralForecaster:
+    """Rebuild a forecaster saved with ``save(path)``, ready to predict (and to fit again
+    with ``training_plan``, see ``NeuralForecaster``)."""
     import torch
 
     path = Path(path)
@@ -82,4 +84,5 @@ def load_forecaster(path: str | Path, device: str = "auto") -> NeuralForecaster:
                         source=path)
     if state["model"] not in NEURAL:
         raise DataError(f"checkpoint of unknown model {state['model']!r}", source=path)
-    return NEURAL[state["model"]].from_checkpoint(state, device=device)
+    return NEURAL[state["model"]].from_checkpoint(state, device=device,
+                                                  training_plan=training_plan)

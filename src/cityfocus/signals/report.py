@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
 
-from cityfocus.evaluate.results_markdown import markdown_table
+from cityfocus.evaluate.tables import markdown_table
 from cityfocus.signals.metrics import METRICS
 from cityfocus.signals.runner import HISTORY_SEED_BASE, summarize
 

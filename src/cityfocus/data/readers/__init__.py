@@ -1,9 +1,10 @@
 """Readers and writers: every way city data enters cityfocus ends in ``load_dataset``.
 
-A name loads a built-in dataset from the shared data directory (or the synthetic city); a path
-is read by its suffix: ``.parquet`` (a cityfocus file, else a long table), ``.csv``/``.csv.gz``
-(a long table when it has ``timestamp`` and ``zone`` columns, else a wide matrix), or a
-directory holding one of the built-in datasets.
+A name loads a built-in dataset from the shared data directory (``$CITYFOCUS_DATA_DIR``, else
+``../shared/data`` beside the repository) or builds the synthetic city; a path is read by its
+suffix: ``.parquet`` (a cityfocus file, else a long table), ``.csv``/``.csv.gz`` (a long table
+when it has ``timestamp`` and ``zone`` columns, else a wide matrix), or a directory holding
+one of the built-in datasets.
 """
 
 from __future__ import annotations
@@ -124,22 +125,26 @@ def load_dataset(name_or_path: str | Path, **options: Any) -> CityData:
 
 
 def data_dir() -> Path:
-    """The shared data directory: ``$CITYFOCUS_DATA_DIR``, else ``<repo>/../shared/data``,
-    else ``/work/shared/data``; DataError naming every place looked at when none exists."""
+    """The shared data directory: ``$CITYFOCUS_DATA_DIR``, else ``shared/data`` beside the
+    repository (``<repo>/../shared/data``, for a source checkout).
+
+    Raises:
+        DataError: the variable names no folder, or it is unset and the folder beside the
+            repository does not exist (the message names where it looked and the variable).
+    """
     env = os.environ.get(DATA_DIR_ENV)
     if env:
         path = Path(env).expanduser()
         if not path.is_dir():
-            raise DataError(f"{DATA_DIR_ENV}={env} is not a directory")
+            raise DataError(f"{DATA_DIR_ENV}={env} is not a directory",
+                            hint=f"set {DATA_DIR_ENV} to the folder holding the dataset folders")
         return path
     repo_root = Path(__file__).resolve().parents[4]  # src/cityfocus/data/readers/__init__.py
-    candidates = [repo_root.parent / "shared" / "data", Path("/work/shared/data")]
-    for candidate in candidates:
-        if candidate.is_dir():
-            return candidate
-    looked = ", ".join(str(c) for c in candidates)
+    beside = repo_root.parent / "shared" / "data"
+    if beside.is_dir():
+        return beside
     raise DataError(
-        f"shared data directory not found (looked in {looked})",
+        f"shared data directory not found (looked in {beside}; {DATA_DIR_ENV} is not set)",
         hint=f"set {DATA_DIR_ENV} to the folder holding the dataset folders",
     )
 

@@ -1,16 +1,18 @@
 """Decision benchmark results as Markdown, for the ``decide:DATASET`` section of RESULTS.md.
 
-Tables and the section writer are the forecast benchmark's (``results_markdown``); this
-module only lays out the decision columns and the lines on the issue's targets.
+Tables and the section writer are the forecast benchmark's (``markdown``); this
+module only lays out the decision columns and the lines on the dataset's aims. The verdicts and
+their bootstrap intervals are the result's own (``checks``, computed once when it ran).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from cityfocus.evaluate.decision_targets import LEVEL, RESAMPLES, check_targets, epoch_seconds
+from cityfocus.evaluate.bootstrap import LEVEL, RESAMPLES
 from cityfocus.evaluate.manifest import at_commit
-from cityfocus.evaluate.results_markdown import fmt, markdown_table, span
+from cityfocus_bench.aims import check_targets, epoch_seconds
+from cityfocus_bench.markdown import fmt, markdown_table, span
 
 _COLUMNS = ("realized_objective", "oracle_objective", "regret", "normalized_regret",
             "hit_rate", "precision", "recall", "f1", "auc")
@@ -48,7 +50,8 @@ def decision_table(rows: list[dict[str, Any]], incidents: bool,
 
 
 def _target_lines(checks: list[dict[str, Any]]) -> list[str]:
-    lines = ["Targets of issue 5, computed from the numbers above (judged on the point figures; "
+    lines = ["Aims from the dataset card, computed from the numbers above (judged on the point "
+             "figures; "
              f"[a, b] is the {LEVEL:.0%} interval of a ratio, as above):", ""]
     for check in checks:
         if check["met"] is None:
@@ -188,7 +191,7 @@ def decision_section_markdown(result: dict[str, Any]) -> str:
             lines += ["Same allocations scored on the realized counts:", ""]
             lines += decision_table(target["rows"], protocol["incidents"],
                                     "metrics_on_counts") + [""]
-    checks = check_targets(result)  # the bootstrap intervals, computed once
+    checks = result.get("checks") or check_targets(result)  # older results carry none
     lines += _epoch_line(result) + _interval_lines(result, checks) + _target_lines(checks)
     if protocol.get("note"):
         lines += ["", protocol["note"]]

@@ -1,10 +1,10 @@
 """The forecast benchmark: every registered model on a dataset under its published protocol.
 
-The protocols (split, lookback, horizons, scored windows) live in ``protocols``; this module
-runs them and scores with the masked metrics.
+The protocols (split, lookback, horizons, scored windows) come from each dataset's card
+through ``protocols``; this module runs them and scores with the masked metrics.
 
-Models come from ``cityfocus.models.registry.MODELS`` at run time with per-dataset
-hyperparameters from ``MODEL_PARAMS``. Test inputs may reach back into earlier parts (never
+Models come from ``cityfocus.models.registry.MODELS`` at run time with the hyperparameters of
+the card's ``[forecast.models]`` table. Test inputs may reach back into earlier parts (never
 forward) except under the T-GCN rule. ``fit(train, val)`` receives the two parts as
 consecutive pieces (``Split.train``, ``Split.val``); a model that needs input context for its
 first validation windows joins them itself.
@@ -31,47 +31,18 @@ from cityfocus.data.windows import Windows
 from cityfocus.errors import CityfocusError
 from cityfocus.evaluate.manifest import Manifest, git_commit
 from cityfocus.evaluate.metrics import count_metrics, forecast_metrics
-from cityfocus.evaluate.protocols import (
-    PROTOCOLS,
+from cityfocus.outputs import atomic_file
+from cityfocus.seeding import seed_everything
+from cityfocus_bench.protocols import (
     Protocol,
+    forecast_protocol,
     iterated_window_mean,
     load_benchmark_data,
     scored_windows,
     with_target,
 )
-from cityfocus.outputs import atomic_file
-from cityfocus.seeding import seed_everything
 
 DEFAULT_SEED = 0
-
-# Sized for 2 shared CPU cores; ``max_minutes`` bounds each fit's wall time.
-MODEL_PARAMS: dict[str, dict[str, dict[str, Any]]] = {
-    "los_loop": {
-        "seed_mlp": {"max_minutes": 2.0},
-        "lstm": {"epochs": 30, "patience": 5, "batch_size": 64, "max_minutes": 3.0},
-        "st_transformer": {"dim": 32, "epochs": 25, "patience": 6, "batch_size": 64,
-                           "max_minutes": 7.0},
-    },
-    "nyc_crime": {
-        "seed_mlp": {"max_minutes": 2.0},
-        "lstm": {"epochs": 30, "patience": 5, "max_minutes": 2.0},
-        "st_transformer": {"dim": 32, "epochs": 20, "patience": 5, "max_minutes": 5.0},
-    },
-    # PM2.5 is heavy-tailed (spikes of several hundred µg/m³): absolute-error training keeps
-    # a few spikes from pulling every forecast up (seed_mlp keeps its original MSE)
-    "beijing_air_prsa": {
-        "seed_mlp": {"max_minutes": 3.0},
-        "lstm": {"epochs": 20, "patience": 4, "batch_size": 64, "max_minutes": 5.0,
-                 "loss": "mae"},
-        "st_transformer": {"dim": 32, "epochs": 20, "patience": 4, "batch_size": 64,
-                           "max_minutes": 8.0, "loss": "mae"},
-    },
-    "synthetic": {
-        "lstm": {"epochs": 30, "patience": 6},
-        "st_transformer": {"dim": 32, "epochs": 30, "patience": 6},
-    },
-}
-"""``MODEL_PARAMS[dataset][model]``: keyword arguments for ``make_forecaster``."""
 
 QUICK_PARAMS: dict[str, dict[str, Any]] = {}
 """``QUICK_PARAMS[model]``: overrides for ``--quick`` smoke runs."""
@@ -95,23 +66,24 @@ class Job:
 
 
 def resolve(dataset: str, models: list[str] | None) -> tuple[Protocol, list[str]]:
-    """Check the dataset and model names; ``models=None`` means every registered model."""
+    """Check the dataset (it needs a card with a forecast protocol) and the model names;
+    ``models=None`` means every registered model."""
     from cityfocus.models.registry import MODELS
 
-    if dataset not in PROTOCOLS:
-        raise CityfocusError(
-            f"no forecast benchmark for dataset {dataset!r}; choose one of {', '.join(PROTOCOLS)}"
-        )
+    protocol = forecast_protocol(dataset)
     chosen = list(MODELS) if not models else list(dict.fromkeys(models))
     unknown = [m for m in chosen if m not in MODELS]
     if unknown:
         raise CityfocusError(f"unknown model {unknown[0]!r}; choose from {', '.join(MODELS)}")
-    return PROTOCOLS[dataset], chosen
+    return protocol, chosen
 
 
 def plan(dataset: str, models: list[str] | None = None) -> list[Job]:
     """Every fit the benchmark will run, in order (for progress bars)."""
-    protocol, chosen = resolve(dataset, models)
+    return _jobs(*resolve(dataset, models))
+
+
+def _jobs(protocol: Protocol, chosen: list[str]) -> list[Job]:
     return [
         Job(model, horizon, category)
         for model in chosen
@@ -128,7 +100,7 @@ def fit_model(name: str, lookback: int, horizon: int, split: Split, params: dict
     The run's ``seed`` reaches models that store one (unless ``params`` sets it); ``quick``
     caps ``epochs`` at ``QUICK_EPOCHS`` (unless ``params`` sets it).
     """
-    from cityfocus.models.registry import make_forecaster
+    from cityfocus.learn.registry import make_forecaster
 
     seed_everything(seed)
     model = make_forecaster(name, lookback, horizon, **params)
@@ -187,7 +159,8 @@ def run_forecast_benchmark(
     """Train and score the chosen models (default: all registered) under ``dataset``'s protocol.
 
     Args:
-        dataset: a key of ``PROTOCOLS``.
+        dataset: a built-in dataset name or a data path, with a card holding a forecast
+            protocol.
         models: model names (default: every model in the registry).
         quick: smoke run: a slice of the data, ``QUICK_PARAMS``, at most ``QUICK_EPOCHS``
             epochs (numbers not comparable).
@@ -203,8 +176,8 @@ def run_forecast_benchmark(
     Raises:
         CityfocusError: an unknown dataset or model, or unusable data.
     """
-    jobs = plan(dataset, models)
-    protocol = PROTOCOLS[dataset]
+    protocol, chosen = resolve(dataset, models)
+    jobs = _jobs(protocol, chosen)
     data, rate = load_benchmark_data(protocol, quick)
     split = protocol.split(data)
     runs: list[dict[str, Any]] = []
@@ -226,8 +199,6 @@ def run_forecast_benchmark(
                     manifest=benchmark_manifest(protocol, data, split, horizon, seed, command,
                                                 quick)),
             })
-    from cityfocus.evaluate.references import REFERENCES
-
     return {
         "dataset": dataset,
         "quick": quick,
@@ -244,7 +215,7 @@ def run_forecast_benchmark(
                         "created": datetime.now(UTC).isoformat(timespec="seconds")},
         "runs": runs,
         "protocol_check": checks,
-        "references": [] if quick else REFERENCES.get(dataset, []),
+        "references": [] if quick else list(protocol.card.references),
     }
 
 
@@ -255,7 +226,7 @@ def _run_model(
 ) -> dict[str, Any]:
     """One model at one horizon: all its category runs, scored together."""
     model, horizon = jobs[0].model, jobs[0].horizon
-    params = dict(MODEL_PARAMS.get(protocol.dataset, {}).get(model, {}))
+    params = dict(protocol.models.get(model, {}))
     if quick:
         params.update(QUICK_PARAMS.get(model, {}))
     truths, forecasts, masks, timings = [], [], [], []

@@ -8,7 +8,7 @@ scored on the realized demand (the target summed over the horizon) with
 ``oracle``, and each neural model trained in each mode of ``cityfocus.learn.modes``.
 
 Splits, data slices, scored windows and model fitting are the forecast benchmark's
-(``protocols``, ``forecast_benchmark.fit_model``); only the decision on top is new here.
+(``protocols``, ``forecast.fit_model``); only the decision on top is new here.
 """
 
 from __future__ import annotations
@@ -23,28 +23,29 @@ from typing import Any
 import numpy as np
 
 from cityfocus.allocate.rules import proportional, uniform
+from cityfocus.data.cards import DecisionCard, load_card
 from cityfocus.data.windows import Windows
 from cityfocus.errors import CityfocusError
 from cityfocus.evaluate.decisions import decision_metrics
-from cityfocus.evaluate.forecast_benchmark import (
+from cityfocus.evaluate.manifest import git_commit
+from cityfocus.evaluate.metrics import rmse
+from cityfocus.learn.decision import DecisionTask
+from cityfocus.learn.modes import MODES, imitation_shares
+from cityfocus.learn.policy import decide_windows, forecast_demand
+from cityfocus_bench.aims import check_targets
+from cityfocus_bench.forecast import (
     DEFAULT_SEED,
     QUICK_EPOCHS,
     benchmark_manifest,
     fit_model,
 )
-from cityfocus.evaluate.manifest import git_commit
-from cityfocus.evaluate.metrics import rmse
-from cityfocus.evaluate.protocols import (
+from cityfocus_bench.protocols import (
     Protocol,
     load_benchmark_data,
+    no_protocol_error,
     scored_windows,
-    split_70_10_20,
-    stshn_split,
     with_target,
 )
-from cityfocus.learn.decision import DecisionTask
-from cityfocus.learn.modes import MODES, imitation_shares
-from cityfocus.learn.policy import decide_windows, forecast_demand
 
 BASELINES = ("uniform", "historical_average rule", "historical_average + solver", "oracle")
 DECISION_MODELS = ("seed_mlp", "lstm", "st_transformer")
@@ -58,25 +59,13 @@ class DecisionProtocol:
         forecast: the data protocol (split, lookback, one horizon, target, units) shared with
             the forecast benchmark's machinery.
         task: the allocation made from every test window.
-        targets: the targets scored in turn, each with its own fits (empty: the data's own).
-        truth_rate: score on the planted expected demand (synthetic city), and also on the
-            realized counts.
-        incidents: demand counts incidents, so the hit rate means something.
-        block: decisions per block of the paired bootstrap that puts intervals on the
-            comparisons (consecutive decisions share weather, weekday and overlapping
-            horizons, so they are resampled in runs of this length, not one by one).
-        decision: one sentence on what a decision is.
-        note: remarks printed under the tables.
+        spec: the card's ``[decision]`` section: the targets scored in turn, whether demand
+            counts incidents, the bootstrap block, the aims, the texts (``DecisionCard``).
     """
 
     forecast: Protocol
     task: DecisionTask
-    targets: tuple[str, ...] = ()
-    truth_rate: bool = False
-    incidents: bool = True
-    block: int = 24
-    decision: str = ""
-    note: str = ""
+    spec: DecisionCard
 
     @property
     def dataset(self) -> str:
@@ -87,69 +76,24 @@ class DecisionProtocol:
         return self.forecast.horizons[0]
 
 
-NYC_CATEGORIES = ("burglary", "larceny", "robbery", "assault")
+def decision_protocol(dataset: str) -> DecisionProtocol:
+    """The decision benchmark protocol of a built-in dataset name or a data path with a card.
 
-DECISION_PROTOCOLS: dict[str, DecisionProtocol] = {
-    "synthetic": DecisionProtocol(
-        Protocol("synthetic", 24, (24,), split_70_10_20, "chronological 70/10/20",
-                 target="incidents", units="incidents/zone/hour"),
-        DecisionTask("coverage", 10, True, params={"alpha": 0.5}),
-        truth_rate=True,
-        decision="every test hour, 10 whole patrol units over the 24 zones for the next 24 h "
-        "(demand = incidents summed over the 24 h)",
-        note="Realized demand for the main table is the planted expected incidents (the "
-        "Poisson rate summed over the horizon), so the oracle is exact; the second table "
-        "scores the same allocations on the realized Poisson counts (oracle = hindsight "
-        "allocation of the counts, so every row, the rate oracle included, has regret there).",
-    ),
-    "nyc_crime": DecisionProtocol(
-        Protocol("nyc_crime", 30, (1,), stshn_split,
-                 "ST-SHN: days 0-607 train, 608-637 validation, 638-729 test",
-                 categories=NYC_CATEGORIES, units="crimes/cell/day"),
-        DecisionTask("coverage", 20, True, params={"alpha": 1.0}),
-        targets=(*NYC_CATEGORIES, "total"),
-        block=7,
-        decision="every test day, k = 20 whole patrol units over the cells (coverage, "
-        "alpha 1.0: a cell with w units intercepts 1 - exp(-w) of its crimes)",
-        note="`total` is all categories weighted equally (the dataset's sum of the four "
-        "counts); each category and `total` is a separate target with its own fits. The hit "
-        "rate counts a cell as attended with any unit, so it rewards spreading units: the "
-        "proportional rule spreads them, the coverage optimum stacks several on hot cells.",
-    ),
-    "beijing_air_prsa": DecisionProtocol(
-        Protocol("beijing_air_prsa", 24, (1,), split_70_10_20, "chronological 70/10/20",
-                 target="PM2.5", units="µg/m³"),
-        DecisionTask("variance", 3, True, params={"alpha": 1.0}),
-        incidents=False,
-        decision="every test hour, 3 whole mobile monitors over the 12 stations for the next "
-        "hour (variance, alpha 1.0: a station's PM2.5 d leaves d / (1 + w) unmeasured)",
-        note="Objectives are gains, -Σ d / (1 + w) over stations (minus the PM2.5 left "
-        "unmeasured, higher is better), so normalized regret is the extra left unmeasured "
-        "relative to the oracle's. Hit rate is for incident data and is not reported here.",
-    ),
-}
+    Raises:
+        CityfocusError: the dataset has no card with a ``[decision]`` section.
+    """
+    card = load_card(dataset)
+    d = card.decision
+    if d is None:
+        raise no_protocol_error(dataset, card, "decision")
+    task = d.task
+    return DecisionProtocol(
+        Protocol(card, d.lookback, (d.horizon,), d.split, d.target, d.categories,
+                 models=d.models),
+        DecisionTask(task.get("family", "coverage"), task.get("budget", 10),
+                     task.get("units", True), params=dict(task.get("params", {}))),
+        d)
 
-_COMMON = {"epochs": 30, "patience": 6, "progress": False}
-DECISION_PARAMS: dict[str, dict[str, dict[str, Any]]] = {
-    "synthetic": {
-        "seed_mlp": {**_COMMON, "max_minutes": 3.0},
-        "lstm": {**_COMMON, "hidden": 32, "max_minutes": 3.0},
-        "st_transformer": {**_COMMON, "dim": 32, "max_minutes": 3.0},
-    },
-    "nyc_crime": {  # 15 fits per model (5 targets x 3 modes); 127 cells x 30 days per window
-        "seed_mlp": {**_COMMON, "max_minutes": 0.5},
-        "lstm": {**_COMMON, "hidden": 32, "layers": 1, "max_minutes": 1.0},
-        "st_transformer": {**_COMMON, "dim": 32, "temporal_layers": 1, "spatial_layers": 1,
-                           "max_minutes": 1.0},
-    },
-    "beijing_air_prsa": {  # 24.5k training windows: larger batches, short budgets
-        "seed_mlp": {**_COMMON, "batch_size": 128, "max_minutes": 2.0},
-        "lstm": {**_COMMON, "hidden": 32, "batch_size": 128, "max_minutes": 3.0},
-        "st_transformer": {**_COMMON, "dim": 32, "batch_size": 128, "max_minutes": 3.0},
-    },
-}
-"""``DECISION_PARAMS[dataset][model]``: keyword arguments for ``make_forecaster`` (the mode,
-task and ``mix`` are added per row)."""
 
 MIX = 0.1
 """Weight of the forecast loss added to the regret in ``decide`` mode."""
@@ -184,9 +128,7 @@ class _Scoring:
 def resolve(dataset: str, models: list[str] | None,
             modes: list[str] | None) -> tuple[DecisionProtocol, list[str], list[str]]:
     """Check the dataset, model and mode names (``None``: all of them)."""
-    if dataset not in DECISION_PROTOCOLS:
-        raise CityfocusError(f"no decision benchmark for dataset {dataset!r}; choose one of "
-                             f"{', '.join(DECISION_PROTOCOLS)}")
+    protocol = decision_protocol(dataset)
     chosen = list(DECISION_MODELS) if models is None else list(dict.fromkeys(models))
     unknown = [m for m in chosen if m not in DECISION_MODELS]
     if unknown:
@@ -196,14 +138,18 @@ def resolve(dataset: str, models: list[str] | None,
     bad = [m for m in picked if m not in MODES]
     if bad:
         raise CityfocusError(f"unknown mode {bad[0]!r}; choose from {', '.join(MODES)}")
-    return DECISION_PROTOCOLS[dataset], chosen, picked
+    return protocol, chosen, picked
 
 
 def plan(dataset: str, models: list[str] | None = None,
          modes: list[str] | None = None) -> list[DecisionJob]:
     """Every fit the benchmark will run, in order (for progress bars)."""
-    protocol, chosen, picked = resolve(dataset, models, modes)
-    return [job for target in (protocol.targets or (None,)) for job in (
+    return _jobs(*resolve(dataset, models, modes))
+
+
+def _jobs(protocol: DecisionProtocol, chosen: list[str],
+          picked: list[str]) -> list[DecisionJob]:
+    return [job for target in (protocol.spec.targets or (None,)) for job in (
         DecisionJob(target, "historical_average"),
         *(DecisionJob(target, model, mode) for model in chosen for mode in picked))]
 
@@ -222,7 +168,8 @@ def run_decision_benchmark(
     """Allocate with every baseline and every chosen model x mode; score the decisions.
 
     Args:
-        dataset: a key of ``DECISION_PROTOCOLS``.
+        dataset: a built-in dataset name or a data path, with a card holding a decision
+            protocol.
         models: neural model names (default ``DECISION_MODELS``; ``[]`` for baselines only).
         modes: training modes (default all of ``learn.modes.MODES``).
         quick: smoke run: a slice of the data, at most ``QUICK_EPOCHS`` epochs.
@@ -241,8 +188,8 @@ def run_decision_benchmark(
     Raises:
         CityfocusError: an unknown dataset, model or mode, or unusable data.
     """
-    jobs = plan(dataset, models, modes)
-    protocol = DECISION_PROTOCOLS[dataset]
+    protocol, chosen, picked = resolve(dataset, models, modes)
+    jobs = _jobs(protocol, chosen, picked)
     import torch
 
     if threads is not None:
@@ -252,7 +199,7 @@ def run_decision_benchmark(
     data, rate = load_benchmark_data(protocol.forecast, quick)
     protocol.task.check(data.shape[1])
     targets = []
-    for target in protocol.targets or (None,):
+    for target in protocol.spec.targets or (None,):
         target_data = data if target is None else with_target(data, target)
         split = protocol.forecast.split(target_data)
         scoring = _scoring(protocol, split, rate)
@@ -265,16 +212,16 @@ def run_decision_benchmark(
                         "rows": rows})
     manifest = benchmark_manifest(protocol.forecast, data, split, protocol.horizon, seed,
                                   command, quick, task=protocol.task.to_config(), mix=MIX,
-                                  params=DECISION_PARAMS[dataset])
-    return {
+                                  params=protocol.forecast.models)
+    result = {
         "dataset": dataset,
         "quick": quick,
         "protocol": {"lookback": protocol.forecast.lookback, "horizon": protocol.horizon,
                      "split_rule": protocol.forecast.split_rule,
                      "targets": [t["target"] for t in targets], "units": protocol.forecast.units,
-                     "decision": protocol.decision, "truth_rate": protocol.truth_rate,
-                     "incidents": protocol.incidents, "block": protocol.block,
-                     "note": protocol.note},
+                     "decision": protocol.spec.decision, "truth_rate": protocol.spec.truth_rate,
+                     "incidents": protocol.spec.incidents, "block": protocol.spec.block,
+                     "note": protocol.spec.note, "aims": protocol.spec.aims},
         "task": protocol.task.to_config(),
         "manifest": manifest.as_dict(_DEFINITIONS),
         "environment": {"python": platform.python_version(), "numpy": np.__version__,
@@ -283,6 +230,8 @@ def run_decision_benchmark(
                         "created": datetime.now(UTC).isoformat(timespec="seconds")},
         "targets": targets,
     }
+    result["checks"] = check_targets(result)  # verdicts and intervals, stored once
+    return result
 
 
 _DEFINITIONS = {
@@ -305,12 +254,12 @@ def _scoring(protocol: DecisionProtocol, split, rate: np.ndarray | None) -> _Sco
     batch = windows.batch()
     counts = np.clip((batch.y * batch.y_mask).sum(1), 0.0, None).astype(np.float64)
     realized = counts
-    if protocol.truth_rate:
+    if protocol.spec.truth_rate:
         if rate is None:
             raise CityfocusError(f"{protocol.dataset} has no planted rate to score against")
         steps = windows.starts[:, None] + windows.lookback + np.arange(windows.horizon)
         realized = rate[steps].sum(1).astype(np.float64)
-    return _Scoring(windows, realized, counts, protocol.truth_rate, protocol.incidents,
+    return _Scoring(windows, realized, counts, protocol.spec.truth_rate, protocol.spec.incidents,
                     protocol.task.oracle_gain(realized))
 
 
@@ -326,7 +275,7 @@ def _score(name: str, kind: str, mode: str | None, task: DecisionTask, scoring: 
 
 def _per_decision(task: DecisionTask, scoring: _Scoring, w: np.ndarray) -> dict[str, list]:
     """Each decision's regret (and, for incident data, the demand that fell in attended
-    zones): what the paired bootstrap of ``decision_targets`` resamples."""
+    zones): what the paired bootstrap of ``aims`` resamples."""
     realized = scoring.realized
     out = {"regret": _rounded(scoring.best - task.gain(w, realized))}
     if scoring.incidents:
@@ -355,7 +304,7 @@ def _rows(job: DecisionJob, protocol: DecisionProtocol, split, scoring: _Scoring
           quick: bool) -> list[dict[str, Any]]:
     """The rows one fit gives: HA gives its rule and its forecast-then-solve rows."""
     task, windows = protocol.task, scoring.windows
-    params = dict(DECISION_PARAMS[protocol.dataset].get(job.model, {}))
+    params = dict(protocol.forecast.models.get(job.model, {}))
     if quick and "epochs" in params:
         params["epochs"] = QUICK_EPOCHS
     if job.mode is not None:
@@ -378,7 +327,7 @@ def _rows(job: DecisionJob, protocol: DecisionProtocol, split, scoring: _Scoring
     solved |= {"rmse": error, "params": params, **timing}
     if job.mode is not None:
         return [solved]
-    if protocol.incidents and not protocol.truth_rate:
+    if protocol.spec.incidents and not protocol.spec.truth_rate:
         solved["noise_floor"] = poisson_floor(task, demand, seed)
     rule = _score("historical_average rule", "rule", None, task, scoring,
                   proportional(demand, task.budget, task.units), demand)

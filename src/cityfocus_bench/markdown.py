@@ -13,6 +13,7 @@ from typing import Any
 
 from cityfocus.errors import CityfocusError
 from cityfocus.evaluate.manifest import at_commit
+from cityfocus.evaluate.tables import markdown_table
 from cityfocus.outputs import update_text
 
 _LABELS = {"mae": "MAE", "rmse": "RMSE", "mape": "MAPE", "accuracy": "Acc", "r2": "R²",
@@ -72,16 +73,6 @@ def fmt(value: Any, digits: int = 4) -> str:
 def span(bounds: list[int]) -> str:
     """Half-open time-index bounds as ``[start, stop)``."""
     return f"[{bounds[0]}, {bounds[1]})"
-
-
-def _row(cells: list[str]) -> str:
-    return "| " + " | ".join(cells) + " |"
-
-
-def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    """Lines of a Markdown table, the first column left-aligned and the rest right."""
-    align = ["---"] + ["---:"] * (len(header) - 1)
-    return [_row(header), _row(align), *(_row(r) for r in rows)]
 
 
 def _horizon_label(horizon: int, step_minutes: float | None) -> str:

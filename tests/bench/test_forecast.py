@@ -6,24 +6,23 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cityfocus.data.cards import SplitRule, load_card
 from cityfocus.data.citydata import CityData
 from cityfocus.data.windows import Windows
 from cityfocus.errors import CityfocusError
-from cityfocus.evaluate.forecast_benchmark import (
+from cityfocus_bench.forecast import (
     QUICK_EPOCHS,
     Job,
     plan,
     run_forecast_benchmark,
 )
-from cityfocus.evaluate.protocols import (
-    PROTOCOLS,
+from cityfocus_bench.markdown import replace_section
+from cityfocus_bench.protocols import (
+    forecast_protocol,
     iterated_window_mean,
     scored_windows,
-    tgcn_split,
     with_target,
 )
-from cityfocus.evaluate.references import REFERENCES
-from cityfocus.evaluate.results_markdown import replace_section
 from tests.conftest import run_cli
 
 BASELINES = "historical_average,persistence"
@@ -36,10 +35,10 @@ def _toy(T: int = 100, N: int = 3, F: int = 2) -> CityData:
 
 
 def test_tgcn_split_and_windows_follow_the_reference_code():
-    split = tgcn_split(_toy())
+    split = SplitRule("tgcn").apply(_toy())
     assert split.bounds("train") == (0, 72)  # train = int(0.8 * 100) = 80, its last 10 % val
     assert split.bounds("test") == (80, 100)
-    windows = scored_windows(PROTOCOLS["los_loop"], split, horizon=3)
+    windows = scored_windows(forecast_protocol("los_loop"), split, horizon=3)
     # range(len(test) - L - H) inside the test part: 20 - 12 - 3 windows, none reaching back
     assert len(windows) == 20 - 12 - 3
     assert windows.starts[0] == 80
@@ -136,7 +135,8 @@ def test_los_loop_protocol_reproduces_the_quoted_window_mean_ha():
         report = run_forecast_benchmark("los_loop", models=["persistence"])
     except CityfocusError as err:
         pytest.skip(f"Los-loop data not available: {err}")
-    quoted = {r["horizon"]: r["metrics"] for r in REFERENCES["los_loop"] if "HA" in r["label"]}
+    references = load_card("los_loop").references
+    quoted = {r["horizon"]: r["metrics"] for r in references if "HA" in r["label"]}
     assert [c["horizon"] for c in report["protocol_check"]] == [3, 6, 9, 12]
     for check in report["protocol_check"]:
         for name, value in quoted[check["horizon"]].items():
@@ -150,10 +150,11 @@ def test_nyc_crime_runs_one_fit_per_category_and_pools_positive_entries():
     except CityfocusError as err:
         pytest.skip(f"NYC crime data not available: {err}")
     (run,) = report["runs"]
-    assert [t["category"] for t in run["timings"]] == list(PROTOCOLS["nyc_crime"].categories)
+    categories = forecast_protocol("nyc_crime").categories
+    assert [t["category"] for t in run["timings"]] == list(categories)
     assert run["n_windows"] == 730 - 638  # one window per test day, inputs reach back
     counts = run["count_metrics"]
-    per_category = [counts["per_category"][c]["all"] for c in PROTOCOLS["nyc_crime"].categories]
+    per_category = [counts["per_category"][c]["all"] for c in categories]
     assert counts["all"]["entries"] == sum(p["entries"] for p in per_category) > 0
     pooled = sum(p["mae_pos"] * p["entries"] for p in per_category) / counts["all"]["entries"]
     assert counts["all"]["mae_pos"] == pytest.approx(pooled)

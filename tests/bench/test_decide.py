@@ -6,14 +6,15 @@ import numpy as np
 import pytest
 
 from cityfocus.errors import CityfocusError
-from cityfocus.evaluate.decision_benchmark import (
+from cityfocus.evaluate.bootstrap import ratio_interval
+from cityfocus_bench.aims import check_targets
+from cityfocus_bench.decide import (
     BASELINES,
     DecisionJob,
     plan,
     run_decision_benchmark,
 )
-from cityfocus.evaluate.decision_markdown import decision_section_markdown
-from cityfocus.evaluate.decision_targets import check_targets, ratio_interval
+from cityfocus_bench.decide_markdown import decision_section_markdown
 from tests.conftest import run_cli
 
 
@@ -199,8 +200,8 @@ def test_markdown_gives_intervals_for_decide_vs_forecast(quick_run):
 
 
 def test_poisson_floor_is_the_regret_of_counting_noise():
-    from cityfocus.evaluate.decision_benchmark import poisson_floor
     from cityfocus.learn.decision import DecisionTask
+    from cityfocus_bench.decide import poisson_floor
 
     task = DecisionTask("coverage", 3, True, params={"alpha": 1.0})
     sure = np.tile([400.0, 300.0, 200.0, 0.01, 0.01], (30, 1))  # ranking beyond doubt
