@@ -29,7 +29,7 @@ prefer_passive_wait()  # before anything loads torch's OpenMP (see cityfocus.ope
 from cityfocus.data.cards import built_in_cards, load_card
 from cityfocus.evaluate.bootstrap import ratio_interval
 from cityfocus.evaluate.manifest import git_commit
-from cityfocus.learn.policy import forecast_demand
+from cityfocus.learn.policies import forecast_demand
 from cityfocus.outputs import atomic_file
 from cityfocus_bench.decide import (
     MIX,

@@ -23,15 +23,15 @@ from typing import Any
 import numpy as np
 
 from cityfocus.allocate.rules import proportional, uniform
+from cityfocus.allocate.task import DecisionTask
 from cityfocus.data.cards import DecisionCard, load_card
 from cityfocus.data.windows import Windows
 from cityfocus.errors import CityfocusError
 from cityfocus.evaluate.decisions import decision_metrics
 from cityfocus.evaluate.manifest import git_commit
 from cityfocus.evaluate.metrics import rmse
-from cityfocus.learn.decision import DecisionTask
 from cityfocus.learn.modes import MODES, imitation_shares
-from cityfocus.learn.policy import decide_windows, forecast_demand
+from cityfocus.learn.policies import decide_windows, forecast_demand
 from cityfocus_bench.aims import check_targets
 from cityfocus_bench.forecast import (
     DEFAULT_SEED,

@@ -121,10 +121,12 @@ def test_a_new_city_runs_both_benchmarks_and_the_replay_with_no_code_change(tmp_
     assert data.name == "riverton" and list(data.features) == [*CATEGORIES, "total"]
     assert data.shape[1] == 29 and data.timestamps[0] == pd.Timestamp("2023-01-01")
 
-    code, _, err = _run(["benchmark", "forecast", "--data", str(folder), "--quick",
+    code, _, err = _run(["benchmark", "forecast", "--data", str(folder),
                          "--models", "historical_average,seed_mlp", "--json", "f.json"],
                         tmp_path)
     assert code == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == [
+        "f.json", "riverton"]  # no Markdown unless --results names a file
     forecast = json.loads((tmp_path / "f.json").read_text())
     assert forecast["protocol"]["categories"] == list(CATEGORIES)
     assert forecast["protocol"]["split_rule"].startswith("days 0-79 train")

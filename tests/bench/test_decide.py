@@ -200,7 +200,7 @@ def test_markdown_gives_intervals_for_decide_vs_forecast(quick_run):
 
 
 def test_poisson_floor_is_the_regret_of_counting_noise():
-    from cityfocus.learn.decision import DecisionTask
+    from cityfocus.allocate.task import DecisionTask
     from cityfocus_bench.decide import poisson_floor
 
     task = DecisionTask("coverage", 3, True, params={"alpha": 1.0})

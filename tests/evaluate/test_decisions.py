@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
+from cityfocus.allocate.task import DecisionTask
 from cityfocus.evaluate.decisions import auc, decision_metrics
-from cityfocus.learn.decision import DecisionTask
 
 
 def test_oracle_allocation_has_zero_regret_and_others_positive():

@@ -16,11 +16,10 @@ from cityfocus.cli.progress import Reporter
 from cityfocus.errors import CityfocusError
 from cityfocus.outputs import OutputFile
 
-benchmark_app = typer.Typer(help="Reproducible benchmarks; results go to benchmarks/RESULTS.md.",
+benchmark_app = typer.Typer(help="Reproducible benchmarks: JSON, and a Markdown section with "
+                             "--results.",
                             no_args_is_help=True)
 app.add_typer(benchmark_app, name="benchmark")
-
-DEFAULT_RESULTS = Path("benchmarks/RESULTS.md")
 
 
 def _command(data: str, json_path: Path, models: str | None, quick: bool, seed: int,
@@ -37,16 +36,18 @@ def _command(data: str, json_path: Path, models: str | None, quick: bool, seed: 
 
 @benchmark_app.command("forecast")
 def forecast(
-    data: str = typer.Option(..., "--data", help="Dataset: los_loop, nyc_crime, "
-                             "beijing_air_prsa or synthetic."),
+    data: str = typer.Option(..., "--data", help="A dataset with a forecast protocol in its "
+                             "card: los_loop, nyc_crime, beijing_air_prsa, synthetic, or "
+                             "your data's path (docs/cards.md)."),
     json_path: Path = typer.Option(..., "--json", help="Write all numbers and manifests here."),
     models: str | None = typer.Option(None, help="Comma-separated model names (default: all "
                                       "registered models)."),
     quick: bool = typer.Option(False, "--quick", help="Smoke run: a slice of the data, few "
-                               "epochs; writes RESULTS.md only when --results is given."),
+                               "epochs (numbers not comparable)."),
     seed: int = typer.Option(0, help="Seed set before every fit."),
-    results: Path | None = typer.Option(None, help=f"Markdown results file (default "
-                                        f"{DEFAULT_RESULTS}; none for --quick)."),
+    results: Path | None = typer.Option(None, help="Also replace this benchmark's section "
+                                        "of this Markdown results file (e.g. "
+                                        "benchmarks/RESULTS.md)."),
     force: bool = force_option(),
 ) -> None:
     """Train and score every model on DATA with its standard protocol; write JSON + Markdown."""
@@ -54,7 +55,7 @@ def forecast(
     from cityfocus_bench.markdown import section_markdown
 
     json_file = OutputFile(json_path, option="--json", force=force, suffixes=(".json",))
-    results_file = _results_path(results, quick)
+    results_file = _results_path(results)
     chosen = _names(models, "--models", "model")
     jobs = plan(data, chosen)  # checks dataset and model names before any work
     command = _command(data, json_path, models, quick, seed, results)
@@ -65,20 +66,22 @@ def forecast(
 
 @benchmark_app.command("decide")
 def decide(
-    data: str = typer.Option(..., "--data", help="Dataset: synthetic, nyc_crime or "
-                             "beijing_air_prsa."),
+    data: str = typer.Option(..., "--data", help="A dataset with a decision protocol in its "
+                             "card: synthetic, nyc_crime, beijing_air_prsa, or your data's "
+                             "path (docs/cards.md)."),
     json_path: Path = typer.Option(..., "--json", help="Write all numbers and manifests here."),
     models: str | None = typer.Option(None, help="Comma-separated neural models (default: "
                                       "seed_mlp,lstm,st_transformer; '' for baselines only)."),
     modes: str | None = typer.Option(None, help="Comma-separated training modes (default: "
                                      "forecast,imitate,decide)."),
     quick: bool = typer.Option(False, "--quick", help="Smoke run: a slice of the data, few "
-                               "epochs; writes RESULTS.md only when --results is given."),
+                               "epochs (numbers not comparable)."),
     seed: int = typer.Option(0, help="Seed set before every fit."),
     threads: int | None = typer.Option(None, help="Torch CPU threads (default: torch's; 1 "
                                        "avoids oversubscription on a shared machine)."),
-    results: Path | None = typer.Option(None, help=f"Markdown results file (default "
-                                        f"{DEFAULT_RESULTS}; none for --quick)."),
+    results: Path | None = typer.Option(None, help="Also replace this benchmark's section "
+                                        "of this Markdown results file (e.g. "
+                                        "benchmarks/RESULTS.md)."),
     force: bool = force_option(),
 ) -> None:
     """Allocate with baselines and every model x training mode on DATA; score the decisions
@@ -87,7 +90,7 @@ def decide(
     from cityfocus_bench.decide_markdown import decision_section_markdown
 
     json_file = OutputFile(json_path, option="--json", force=force, suffixes=(".json",))
-    results_file = _results_path(results, quick)
+    results_file = _results_path(results)
     chosen = [] if models is not None and not models.strip() else _names(models, "--models",
                                                                           "model")
     picked = _names(modes, "--modes", "mode")
@@ -101,15 +104,14 @@ def decide(
     _write(result, json_file, f"decide:{data}", decision_section_markdown(result), results_file)
 
 
-def _results_path(results: Path | None, quick: bool) -> Path | None:
+def _results_path(results: Path | None) -> Path | None:
     """The Markdown results file to update (None: none), checked before any work."""
     from cityfocus.outputs import read_for_update
     from cityfocus_bench.markdown import owns_results
 
-    path = results if results is not None else (None if quick else DEFAULT_RESULTS)
-    if path is not None:
-        read_for_update(path, owns=owns_results, option="--results")
-    return path
+    if results is not None:
+        read_for_update(results, owns=owns_results, option="--results")
+    return results
 
 
 def _names(text: str | None, option: str, what: str) -> list[str] | None:

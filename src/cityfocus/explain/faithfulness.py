@@ -18,7 +18,8 @@ import torch
 
 from cityfocus.data.citydata import CityData
 from cityfocus.explain.rollout import Attribution, attribute, top_sources
-from cityfocus.models.neural import NeuralForecaster, WindowTensors
+from cityfocus.models.neural import NeuralForecaster
+from cityfocus.training.tensors import WindowTensors
 
 
 def with_target(data: CityData, target: str) -> CityData:

@@ -1,8 +1,8 @@
 """The decision task in torch: the continuous relaxation that decision learning trains through.
 
 ``DecisionTask`` itself (numpy: the problem, the exact solve, realized and oracle objective)
-lives in ``cityfocus.allocate.task`` so numpy-only code reaches it without torch; it is
-re-exported here for code that imported it from this module. Training always goes through
+lives in ``cityfocus.allocate.task`` so numpy-only code reaches it without torch. Training
+always goes through
 the continuous relaxation (shares), the smoothed form of the integer problem.
 """
 
@@ -13,7 +13,7 @@ import torch
 from cityfocus.allocate.task import DecisionTask
 from cityfocus.allocate.torch_layer import solve_torch
 
-__all__ = ["DecisionTask", "relaxed_gain", "relaxed_shares"]
+__all__ = ["relaxed_gain", "relaxed_shares"]
 
 
 def relaxed_shares(task: DecisionTask, demand: torch.Tensor) -> torch.Tensor:

@@ -20,13 +20,13 @@ from typing import Any
 
 import numpy as np
 
+from cityfocus.allocate.task import DecisionTask
 from cityfocus.data.cards import load_card
 from cityfocus.data.citydata import CityData
 from cityfocus.errors import CityfocusError
-from cityfocus.learn.decision import DecisionTask
+from cityfocus.learn.policies import POLICIES, make_policy
 from cityfocus.loop.checkpoint import load_latest, save_step
 from cityfocus.loop.observe import OBSERVATIONS, reveal
-from cityfocus.loop.policies import POLICIES, make_policy
 
 Hook = Callable[[str], None]
 

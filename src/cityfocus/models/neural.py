@@ -42,7 +42,7 @@ CHECKPOINT_FORMAT = "cityfocus-forecaster/1"
 #: ``plan(model, fit, config)``: the training phases of a fit (see ``forecast_plan``)
 TrainingPlan = Callable[["NeuralForecaster", FitWindows, TrainConfig], list[Phase]]
 
-__all__ = ["CHECKPOINT_FORMAT", "NeuralForecaster", "TrainingPlan", "WindowTensors",
+__all__ = ["CHECKPOINT_FORMAT", "NeuralForecaster", "TrainingPlan",
            "fit_linear_part", "forecast_plan", "resolve_device", "seasonal_profile"]
 
 
