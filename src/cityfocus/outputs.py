@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from itertools import takewhile
 from pathlib import Path
@@ -285,7 +285,7 @@ class OutputDir(_Output):
             self.check()
             self._swap(tmp)
 
-    def write(self, files: dict[str, str | bytes]) -> Path:
+    def write(self, files: Mapping[str, str | bytes]) -> Path:
         """Write ``{relative name: text or bytes}`` as the folder; return its path."""
         with self.build() as tmp:
             for name, content in files.items():

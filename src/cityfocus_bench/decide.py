@@ -25,6 +25,7 @@ import numpy as np
 from cityfocus.allocate.rules import proportional, uniform
 from cityfocus.allocate.task import DecisionTask
 from cityfocus.data.cards import DecisionCard, load_card
+from cityfocus.data.split import Split
 from cityfocus.data.windows import Windows
 from cityfocus.errors import CityfocusError
 from cityfocus.evaluate.decisions import decision_metrics
@@ -249,7 +250,7 @@ _DEFINITIONS = {
 }
 
 
-def _scoring(protocol: DecisionProtocol, split, rate: np.ndarray | None) -> _Scoring:
+def _scoring(protocol: DecisionProtocol, split: Split, rate: np.ndarray | None) -> _Scoring:
     windows = scored_windows(protocol.forecast, split, protocol.horizon)
     batch = windows.batch()
     counts = np.clip((batch.y * batch.y_mask).sum(1), 0.0, None).astype(np.float64)
@@ -300,7 +301,7 @@ def _rule_rows(protocol: DecisionProtocol, scoring: _Scoring) -> list[dict[str, 
             _score("oracle", "oracle", None, task, scoring, task.decide(realized), realized)]
 
 
-def _rows(job: DecisionJob, protocol: DecisionProtocol, split, scoring: _Scoring, seed: int,
+def _rows(job: DecisionJob, protocol: DecisionProtocol, split: Split, scoring: _Scoring, seed: int,
           quick: bool) -> list[dict[str, Any]]:
     """The rows one fit gives: HA gives its rule and its forecast-then-solve rows."""
     task, windows = protocol.task, scoring.windows

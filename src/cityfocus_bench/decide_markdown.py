@@ -103,8 +103,8 @@ def _floor_lines(target: dict[str, Any]) -> list[str]:
 def _interval_lines(result: dict[str, Any], checks: list[dict[str, Any]]) -> list[str]:
     """Decide vs forecast per target and model, with the bootstrap interval, and how many
     of all the paired comparisons this test set can tell apart."""
-    checks = {c["key"]: c for c in checks}
-    cases = checks["decide_beats_forecast"]["cases"]
+    by_key = {c["key"]: c for c in checks}
+    cases = by_key["decide_beats_forecast"]["cases"]
     if not any(c.get("interval") for c in cases):
         return []
     block = result["protocol"]["block"]
@@ -118,7 +118,7 @@ def _interval_lines(result: dict[str, Any], checks: list[dict[str, Any]]) -> lis
              _bracket(c["interval"]).strip() or "—", _side(c["interval"])] for c in cases]
     lines += markdown_table(["target", "model", "forecast", "decide", "decide / forecast",
                              f"{LEVEL:.0%} interval", "verdict"], rows) + [""]
-    intervals = [i for c in checks["beat_imitate_and_rule"]["cases"]
+    intervals = [i for c in by_key["beat_imitate_and_rule"]["cases"]
                  for i in c["intervals"].values()]
     if intervals:
         counts = {side: sum(_side(i) == side for i in intervals)

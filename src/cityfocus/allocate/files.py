@@ -48,7 +48,8 @@ def read_demand_file(path: Path) -> tuple[list[str], np.ndarray]:
                 hint="use columns zone,demand or one number per line",
             )
     iz, idem = header.index("zone"), header.index("demand")
-    zones, values, line_of = [], [], {}
+    zones, values = [], []
+    line_of: dict[str, int] = {}
     for i, ln in lines[1:]:
         cells = next(csv.reader([ln]))
         if len(cells) <= max(iz, idem):

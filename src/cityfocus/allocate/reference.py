@@ -14,6 +14,7 @@ import numpy as np
 
 from cityfocus.allocate.continuous import water_fill
 from cityfocus.allocate.problem import AllocationProblem
+from cityfocus.allocate.utilities import Delay
 
 # Clarabel's defaults stop at 1e-8 gaps; the reference is asked for more.
 TIGHT = {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12, "tol_feas": 1e-12, "tol_ktratio": 1e-10}
@@ -35,6 +36,7 @@ def cvxpy_problem(problem: AllocationProblem, row: int = 0) -> tuple[Any, Any]:
     }
     w = cp.Variable(n)
     pd = p * d
+    objective: cp.Maximize | cp.Minimize
     if util.name == "coverage":
         alpha = params["alpha"]
         objective = cp.Maximize(pd.sum() - pd @ cp.exp(-cp.multiply(alpha, w)))
@@ -46,7 +48,7 @@ def cvxpy_problem(problem: AllocationProblem, row: int = 0) -> tuple[Any, Any]:
         objective = cp.Minimize(pd @ cp.inv_pos(1 + cp.multiply(alpha, w)))
     elif util.name == "linear":
         objective = cp.Maximize(pd @ cp.minimum(w, params["cap"]))
-    elif util.name == "delay":
+    elif isinstance(util, Delay):
         scale = util.cycle / (1.0 - d / params["saturation"])
         objective = cp.Minimize(0.5 * (pd * scale) @ cp.square(cp.pos(1 - w)))
     else:
@@ -100,6 +102,8 @@ def random_problem(
     shape = (n,) if rows is None else (rows, n)
     demand = rng.uniform(0.0, 10.0, shape) * (rng.random(shape) > 0.15)
     demand *= 10.0 ** rng.uniform(-2, 2)
+    lower: np.ndarray
+    upper: np.ndarray
     if units:
         lower = rng.integers(0, 2, n).astype(float)
         upper = lower + rng.integers(0, 6, n)

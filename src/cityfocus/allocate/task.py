@@ -34,15 +34,15 @@ class DecisionTask:
         family: utility family (``coverage``, ``log``, ``variance``, ``linear``, ``delay``).
         budget: units (or total share) to allocate per decision.
         units: allocate whole units at evaluation (training uses the continuous relaxation).
-        lower, upper: per-zone bounds.
+        lower, upper: per-zone bounds (scalar or ``[N]``).
         params: family parameters (``alpha``, ``cap``, ...).
     """
 
     family: str = "coverage"
     budget: float = 10.0
     units: bool = True
-    lower: float = 0.0
-    upper: float = math.inf
+    lower: float | np.ndarray = 0.0
+    upper: float | np.ndarray = math.inf
     params: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -29,26 +29,28 @@ from cityfocus.outputs import OutputFile
 
 @app.command("allocate")
 def allocate_command(
-    demand_file: Path = typer.Option(
+    demand_file: Path | None = typer.Option(
         None, "--demand", help="CSV zone,demand or one number a line."
     ),
-    data: str = typer.Option(
+    data: str | None = typer.Option(
         None, "--data", help="Dataset name or path (demand = last day's mean)."
     ),
     budget: float = typer.Option(..., "--budget", help="Total to split (units with --units)."),
     family: str = typer.Option("coverage", "--family", help=f"One of: {', '.join(FAMILIES)}."),
     units: bool = typer.Option(False, "--units/--no-units", help="Whole units instead of shares."),
-    alpha: float = typer.Option(None, "--alpha", help="Effectiveness (coverage, log, variance)."),
-    cap: float = typer.Option(None, "--cap", help="Per-zone ceiling (linear)."),
-    saturation: float = typer.Option(None, "--saturation", help="Saturation flow (delay)."),
-    cycle: float = typer.Option(None, "--cycle", help="Cycle length in seconds (delay)."),
+    alpha: float | None = typer.Option(None, "--alpha",
+                                       help="Effectiveness (coverage, log, variance)."),
+    cap: float | None = typer.Option(None, "--cap", help="Per-zone ceiling (linear)."),
+    saturation: float | None = typer.Option(None, "--saturation", help="Saturation flow (delay)."),
+    cycle: float | None = typer.Option(None, "--cycle", help="Cycle length in seconds (delay)."),
     lower: float = typer.Option(0.0, "--lower", help="Lower bound for every zone."),
     upper: float = typer.Option(math.inf, "--upper", help="Upper bound for every zone."),
-    out: Path = typer.Option(None, "--out", help="Write the allocation to FILE.csv or FILE.json."),
+    out: Path | None = typer.Option(None, "--out",
+                                    help="Write the allocation to FILE.csv or FILE.json."),
     rows: int = typer.Option(30, "--rows", min=0, help="Zones to print (largest shares first)."),
-    zones_file: Path = zones_option(),
-    adjacency: Path = adjacency_option(),
-    target: str = target_option(),
+    zones_file: Path | None = zones_option(),
+    adjacency: Path | None = adjacency_option(),
+    target: str | None = target_option(),
     force: bool = force_option(),
 ) -> None:
     """Allocate a budget across zones exactly; print zone, demand, share and marginal value."""
@@ -61,6 +63,7 @@ def allocate_command(
     if demand_file is not None:
         zones, demand = read_demand_file(demand_file)
     else:
+        assert data is not None  # exactly one of the two, checked above
         zones, demand, note = last_day_demand(load_data(data, zones_file, adjacency, target))
     params = {"alpha": alpha, "cap": cap, "saturation": saturation, "cycle": cycle}
     problem = AllocationProblem(

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
 from cityfocus.errors import CityfocusError
 from cityfocus.openmp import prefer_passive_wait
+
+if TYPE_CHECKING:
+    from cityfocus.data.citydata import CityData
 
 app = typer.Typer(
     name="cityfocus",
@@ -62,7 +66,7 @@ def target_option() -> str | None:
 
 
 def load_data(source: str, zones: Path | None = None, adjacency: Path | None = None,
-              target: str | None = None):
+              target: str | None = None) -> CityData:
     """The dataset ``source`` (a name or path) with the user's zones, adjacency and target."""
     from cityfocus.data.readers import load_dataset
 

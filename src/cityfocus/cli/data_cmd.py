@@ -36,9 +36,9 @@ def feature_stats(data: CityData) -> list[dict[str, float | str]]:
 @data_app.command("info")
 def info(
     source: str = typer.Argument(..., help="Dataset name (e.g. synthetic, los_loop) or path."),
-    zones: Path = zones_option(),
-    adjacency: Path = adjacency_option(),
-    target: str = target_option(),
+    zones: Path | None = zones_option(),
+    adjacency: Path | None = adjacency_option(),
+    target: str | None = target_option(),
 ) -> None:
     """Print shape, period, frequency, missing share and per-feature statistics."""
     data = load_data(source, zones, adjacency, target)

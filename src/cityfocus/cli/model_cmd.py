@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,9 @@ from cityfocus.data.time_index import step_at
 from cityfocus.errors import CityfocusError
 from cityfocus.outputs import OutputFile
 
+if TYPE_CHECKING:
+    from cityfocus.models.neural import NeuralForecaster
+
 TRAINABLE = "seed_mlp, lstm or st_transformer"
 
 
@@ -31,9 +35,9 @@ TRAINABLE = "seed_mlp, lstm or st_transformer"
 def train(
     model: str = typer.Option("st_transformer", help=f"One of {TRAINABLE}."),
     data: str = typer.Option("synthetic", help="Dataset name or path."),
-    zones: Path = zones_option(),
-    adjacency: Path = adjacency_option(),
-    target: str = target_option(),
+    zones: Path | None = zones_option(),
+    adjacency: Path | None = adjacency_option(),
+    target: str | None = target_option(),
     lookback: int = typer.Option(24, min=1, help="Input steps L."),
     horizon: int = typer.Option(3, min=1, help="Output steps H."),
     epochs: int = typer.Option(50, min=1),
@@ -47,9 +51,9 @@ def train(
     budget: float = typer.Option(10.0, help="Budget of the decision (imitate/decide)."),
     units: bool = typer.Option(True, help="Whole units at evaluation (imitate/decide)."),
     alpha: float = typer.Option(0.5, help="Family parameter alpha (imitate/decide)."),
-    max_minutes: float = typer.Option(None, min=0.0, help="Stop training after this many "
+    max_minutes: float | None = typer.Option(None, min=0.0, help="Stop training after this many "
                                       "minutes of wall time; the best epoch so far is kept."),
-    log_dir: Path = typer.Option(None, help="Write TensorBoard events here."),
+    log_dir: Path | None = typer.Option(None, help="Write TensorBoard events here."),
     out: Path = typer.Option(Path("model.pt"), help="Checkpoint to write."),
     force: bool = force_option(),
 ) -> None:
@@ -59,6 +63,7 @@ def train(
     (``--family``, ``--budget``, ``--units``, ``--alpha``) made from each forecast window
     (demand = the target summed over the horizon)."""
     from cityfocus.learn.registry import NEURAL, make_forecaster
+    from cityfocus.models.neural import NeuralForecaster
 
     if model not in NEURAL:
         raise CityfocusError(f"unknown model {model!r}; trainable models: {', '.join(NEURAL)}")
@@ -72,13 +77,14 @@ def train(
         model, lookback, horizon, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
         mode=mode, task=task, max_minutes=max_minutes,
         log_dir=None if log_dir is None else str(log_dir))
+    assert isinstance(forecaster, NeuralForecaster)  # model is in NEURAL, checked above
     forecaster.fit(split.train, split.val)
     checkpoint.write(forecaster.save)
     Console().print(f"{model} ({mode}) on {dataset.name}: {_training_summary(forecaster)}. "
                     f"Saved {out}")
 
 
-def _training_summary(forecaster) -> str:
+def _training_summary(forecaster: NeuralForecaster) -> str:
     """What training kept, in words: the best epoch and its validation score; for a decide
     fit also its forecast pretraining, and whether the regret fine-tuning changed anything."""
     result, pre = forecaster.train_result_, forecaster.pretrain_result_
@@ -102,12 +108,12 @@ def _training_summary(forecaster) -> str:
 def predict(
     model: Path = typer.Option(..., help="Checkpoint written by `cityfocus train`."),
     data: str = typer.Option(..., help="Dataset name or path with the model's schema."),
-    zones: Path = zones_option(),
-    adjacency: Path = adjacency_option(),
-    target: str = target_option(),
-    at: str = typer.Option(None, help="First step to forecast (default: after the data)."),
+    zones: Path | None = zones_option(),
+    adjacency: Path | None = adjacency_option(),
+    target: str | None = target_option(),
+    at: str | None = typer.Option(None, help="First step to forecast (default: after the data)."),
     top: int = typer.Option(10, min=1, help="Zones shown."),
-    out: Path = typer.Option(None, help="Write the forecast as CSV: zone, demand (the "
+    out: Path | None = typer.Option(None, help="Write the forecast as CSV: zone, demand (the "
                              "forecast summed over the horizon, which `cityfocus allocate "
                              "--demand` reads), then one column per step."),
     force: bool = force_option(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -25,7 +26,7 @@ def replay(
     model: str = typer.Option("historical_average", help="Forecaster of the model policies."),
     epochs: int = typer.Option(3, min=1, help="Epochs per (re)fit of a neural model."),
     lookback: int = typer.Option(24, min=1, help="Input steps of a neural model."),
-    train_window: int = typer.Option(None, min=1, help="Refit on the last N data steps."),
+    train_window: int | None = typer.Option(None, min=1, help="Refit on the last N data steps."),
     unseen_limit: int = typer.Option(7, min=0, help="D: a zone unseen > D decisions is starved."),
     beta: float = typer.Option(0.0, min=0.0, help="explore: Thompson draws at this multiple "
                                "of the posterior spread (0: the posterior mean)."),
@@ -35,11 +36,11 @@ def replay(
                                 "long-run level (larger: less exploration of stale zones)."),
     revisit: int = typer.Option(0, min=0, help="explore: revisit every zone at least every "
                                 "this many decisions (0: no revisits)."),
-    drift_day: int = typer.Option(None, help="Synthetic city: move a hotspot on this day."),
+    drift_day: int | None = typer.Option(None, help="Synthetic city: move a hotspot on this day."),
     seed: int = typer.Option(0),
-    state: Path = typer.Option(None, help="Checkpoint each decision here; resume from it."),
-    json_out: Path = typer.Option(None, "--json", help="Write the results as JSON."),
-    png: Path = typer.Option(None, help="Write cumulative regret over time as PNG."),
+    state: Path | None = typer.Option(None, help="Checkpoint each decision here; resume from it."),
+    json_out: Path | None = typer.Option(None, "--json", help="Write the results as JSON."),
+    png: Path | None = typer.Option(None, help="Write cumulative regret over time as PNG."),
     force: bool = force_option(),
 ) -> None:
     """Replay the last STEPS decisions: allocate, observe, refit from what was observed."""
@@ -73,8 +74,7 @@ def replay(
             state_dir = None if state is None else state / name
             results.append(run_replay(
                 config, state_dir=state_dir, source=source,
-                progress=lambda done, _, i=i, name=name: report.update(
-                    i * steps + done, f"{name} policy")))
+                progress=_policy_progress(report, i * steps, name)))
     table = Table(title=f"replay of {data}: {steps} decisions, {observe} observation")
     for column in ("policy", "cum. regret", "norm. regret", f"unseen > {unseen_limit}",
                    "retrain s (mean)"):
@@ -90,3 +90,13 @@ def replay(
     if png_file is not None:
         png_file.write(lambda tmp: plot_regret(results, tmp, title=f"{data}, {observe} "
                                                "observation"))
+
+
+def _policy_progress(report: Reporter, offset: int, name: str) -> Callable[[int, int], None]:
+    """The progress callback of one policy's replay: its decisions done, after ``offset``
+    decisions of the policies before it."""
+
+    def update(done: int, _total: int) -> None:
+        report.update(offset + done, f"{name} policy")
+
+    return update

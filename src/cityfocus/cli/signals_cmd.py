@@ -35,12 +35,12 @@ def run(
                                        help="Scenario name or .sumocfg path; repeatable."),
     controller: str = typer.Option("all", help="A controller, a comma list, or all."),
     seeds: int = typer.Option(5, min=1, help="Seeds 1..N (identical demand per seed)."),
-    duration: float = typer.Option(None, min=60.0, help="Simulated seconds (default: 1 h)."),
+    duration: float | None = typer.Option(None, min=60.0, help="Simulated seconds (default: 1 h)."),
     history_days: int = typer.Option(3, min=1, help="Earlier days the cityfocus forecaster "
                                      "learns from."),
     workers: int = typer.Option(2, min=1, help="Processes (one simulation each)."),
-    json_path: Path = typer.Option(None, "--json", help="Write runs and summary here."),
-    workdir: Path = typer.Option(None, help="Keep networks, routes and trip files in this "
+    json_path: Path | None = typer.Option(None, "--json", help="Write runs and summary here."),
+    workdir: Path | None = typer.Option(None, help="Keep networks, routes and trip files in this "
                                  "new folder."),
     force: bool = force_option(),
 ) -> None:

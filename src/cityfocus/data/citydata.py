@@ -8,7 +8,7 @@ straight into numpy or torch; the mask is the only truth about what was observed
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,9 @@ from cityfocus.errors import DataError
 __all__ = ["ZONE_COLUMNS", "CityData", "format_freq"]
 
 ZONE_COLUMNS = ("id", "name", "lat", "lon")
+
+# ``[T]`` time stamps in any form pandas reads as dates
+Timestamps: TypeAlias = pd.Index | pd.Series | np.ndarray | list[Any] | tuple[Any, ...]
 
 
 def _zone_table(zones: pd.DataFrame | Sequence[str] | None, n: int, source: str) -> pd.DataFrame:
@@ -69,7 +72,7 @@ class CityData:
     def __init__(
         self,
         values: np.ndarray,
-        timestamps: Sequence[Any] | pd.DatetimeIndex,
+        timestamps: Timestamps,
         *,
         mask: np.ndarray | None = None,
         zones: pd.DataFrame | Sequence[str] | None = None,
@@ -173,7 +176,7 @@ class CityData:
     def replace(self, **changes: Any) -> CityData:
         """A new, validated CityData with some fields changed (e.g. ``target=``,
         ``adjacency=None``, or new ``values``/``mask``/``timestamps``); the rest is shared."""
-        fields = {
+        fields: dict[str, Any] = {
             "values": self.values,
             "timestamps": self.timestamps,
             "mask": self.mask,
@@ -241,7 +244,7 @@ class CityData:
 
 
 def _check_timestamps(
-    timestamps: Sequence[Any] | pd.DatetimeIndex, T: int, freq: Any, name: str
+    timestamps: Timestamps, T: int, freq: Any, name: str
 ) -> tuple[pd.DatetimeIndex, pd.Timedelta]:
     try:
         index = pd.DatetimeIndex(timestamps)
@@ -273,7 +276,7 @@ def _check_timestamps(
             source=name,
             hint="resample to a fixed frequency; missing steps become missing readings",
         )
-    index.freq = None
+    index.freq = None  # type: ignore[misc]  # pandas-stubs declare freq read-only; it is not
     return index, step
 
 

@@ -70,7 +70,7 @@ class MaxScaler:
     def inverse_transform(self, x: np.ndarray) -> np.ndarray:
         return (x * self.max_).astype(np.float32)
 
-    def target_params(self, feature: int) -> tuple[np.ndarray, np.ndarray]:
+    def target_params(self, feature: int) -> tuple[np.float32, np.float32]:
         return np.float32(0.0), self.max_
 
     def to_config(self) -> dict[str, Any]:

@@ -199,7 +199,7 @@ def _plant_leads(
     """Pick about N/4 disjoint (leader, follower) graph neighbours with a lag of 2-3 steps
     (scaled for coarser data so the lag stays under a day)."""
     used: set[int] = set()
-    leads = []
+    leads: list[tuple[int, int, int]] = []
     max_lag = 3 if steps_per_day >= 12 else 1
     for leader in rng.permutation(N):
         if leader in used or len(leads) >= max(N // 4, 1):

@@ -40,7 +40,7 @@ def step_at(data: CityData, when: str | dt.datetime | pd.Timestamp | None,
     end = data.timestamps[-1] + data.freq
     if stamp == end:
         return data.shape[0]
-    where = data.timestamps.get_indexer([stamp])[0]
+    where = data.timestamps.get_indexer(pd.DatetimeIndex([stamp]))[0]
     if where < 0:
         raise DataError(f"{what} {stamp} is not a time step of the data "
                         f"({data.timestamps[0]} .. {end}, every {format_freq(data.freq)})",

@@ -44,7 +44,9 @@ def parse_freq(freq: str | pd.Timedelta | dt.timedelta, source: str | Path | Non
     DataError naming ``source`` for a calendar frequency (``"MS"``) or a non-positive step."""
     try:
         offset = pd.tseries.frequencies.to_offset(freq) if isinstance(freq, str) else freq
-        step = pd.Timedelta(offset)
+        # pandas-stubs accept only Tick offsets, but pandas 3 converts Day ("D", "7D") too; a
+        # calendar offset ("MS") raises ValueError, caught below
+        step = pd.Timedelta(offset)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise DataError(
             f"freq {freq!r} is not a fixed step", source=source, hint="use e.g. 5min, h, D, 7D"

@@ -141,8 +141,10 @@ class Windows:
         return self.data.timestamps[self.starts + self.lookback]
 
 
-def split_windows(split: Split, part: str, lookback: int, horizon: int, **kwargs) -> Windows:
+def split_windows(split: Split, part: str, lookback: int, horizon: int, *, context: bool = True,
+                  stride: int = 1) -> Windows:
     """Windows whose targets lie in one part of a split; inputs may reach back into earlier
     parts (never forward), which is the usual rolling-evaluation protocol."""
     start, stop = split.bounds(part)
-    return Windows(split.data, lookback, horizon, target_start=start, target_stop=stop, **kwargs)
+    return Windows(split.data, lookback, horizon, target_start=start, target_stop=stop,
+                   context=context, stride=stride)

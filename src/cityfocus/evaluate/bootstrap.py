@@ -9,13 +9,14 @@ one decision stay paired.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 RESAMPLES = 2000
 LEVEL = 0.95
 
 
-def ratio_interval(numerator, denominator, block: int, resamples: int = RESAMPLES,
-                   seed: int = 0) -> tuple[float, float] | None:
+def ratio_interval(numerator: ArrayLike, denominator: ArrayLike, block: int,
+                   resamples: int = RESAMPLES, seed: int = 0) -> tuple[float, float] | None:
     """``LEVEL`` percentile interval of ``sum(numerator) / sum(denominator)`` over paired
     per-decision values, resampling runs of ``block`` consecutive decisions (moving-block
     bootstrap; as many runs as cover the decisions). ``None`` when it is undefined (no

@@ -73,7 +73,7 @@ def marker_boxes(markers: PathCollection, axes: Axes, dpi: float) -> list[Bbox]:
     """Display-pixel bounding box of each scatter marker (circle plus its edge)."""
     centres = axes.transData.transform(markers.get_offsets())
     sizes = np.broadcast_to(markers.get_sizes(), (len(centres),))
-    edge = float(np.max(markers.get_linewidths())) / 2
+    edge = float(np.max(markers.get_linewidth())) / 2
     radii = (np.sqrt(sizes) / 2 + edge) * dpi / 72
     return [Bbox.from_extents(x - r, y - r, x + r, y + r)
             for (x, y), r in zip(centres, radii, strict=True)]
@@ -121,7 +121,7 @@ def _place_labels(layout: MapLayout, expl: CityExplanation, renderer: RendererBa
     markers = marker_boxes(layout.markers, ax, dpi)
     frame = ax.get_window_extent(renderer).padded(-1.0)
     taken: list[Bbox] = []
-    offsets = layout.markers.get_offsets()
+    offsets = np.asarray(layout.markers.get_offsets())
     for z in expl.top(most):
         radius = markers[z.index].width / 2
         label = None

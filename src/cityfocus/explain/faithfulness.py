@@ -155,7 +155,8 @@ def deletion_test(runner: WindowRunner, starts: np.ndarray, k: int = 5,
     rng = np.random.default_rng(seed)
     pred, attr = runner.attributions(starts)
     n, lookback = attr.joint.shape[-2], attr.joint.shape[-1]
-    top_change, random_change = [], []
+    top_change: list[np.ndarray] = []
+    random_change: list[np.ndarray] = []
     for s, start in enumerate(starts):
         base = runner.inputs(np.full(n, start))
         top_sets, random_sets = [], []

@@ -253,7 +253,8 @@ def make_policy(name: str, task: DecisionTask, horizon: int, *, model: str,
     exploring policy's draws."""
     if model in NEURAL:
         model_params = {"seed": seed, **model_params}
-    common = {"model": model, "model_params": model_params, "train_window": train_window}
+    common: dict[str, Any] = {"model": model, "model_params": model_params,
+                              "train_window": train_window}
     if name == "uniform":
         return UniformPolicy(task, horizon)
     if name == "proportional":

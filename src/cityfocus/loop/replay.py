@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -29,6 +29,14 @@ from cityfocus.loop.checkpoint import load_latest, save_step
 from cityfocus.loop.observe import OBSERVATIONS, reveal
 
 Hook = Callable[[str], None]
+T = TypeVar("T")
+
+
+def _resolved(value: T | None, name: str) -> T:
+    """``value`` of a config field that ``ReplayConfig.resolved`` fills in."""
+    if value is None:
+        raise ValueError(f"ReplayConfig.{name} is unset: use config.resolved()")
+    return value
 
 
 @dataclass(frozen=True)
@@ -101,8 +109,8 @@ class ReplayConfig:
 
     @property
     def task(self) -> DecisionTask:
-        return DecisionTask(self.family, float(self.budget), self.units,
-                            params={"alpha": float(self.alpha)})
+        return DecisionTask(self.family, float(_resolved(self.budget, "budget")), self.units,
+                            params={"alpha": float(_resolved(self.alpha, "alpha"))})
 
 
 @dataclass(frozen=True)
@@ -144,14 +152,14 @@ def check_config(config: ReplayConfig, source: ReplaySource) -> int:
     if config.observe not in OBSERVATIONS:
         raise CityfocusError(f"unknown observation model {config.observe!r}; use one of "
                              f"{', '.join(OBSERVATIONS)}")
-    if config.steps < 1 or config.retrain_every < 0 or config.horizon < 1:
+    T, H = source.data.shape[0], _resolved(config.horizon, "horizon")
+    if config.steps < 1 or config.retrain_every < 0 or H < 1:
         raise CityfocusError("replay needs steps >= 1, retrain_every >= 0 and horizon >= 1")
-    T = source.data.shape[0]
-    span = config.steps * config.horizon
+    span = config.steps * H
     start = T - span if config.start is None else config.start
     if start < 1 or start + span > T:
         raise CityfocusError(
-            f"{config.steps} decisions of {config.horizon} steps from step {start} do not fit "
+            f"{config.steps} decisions of {H} steps from step {start} do not fit "
             f"{source.data.name} ({T} steps, need history before the start); use fewer --steps")
     config.task.check(source.data.shape[1])
     return start
@@ -177,9 +185,10 @@ def run_replay(config: ReplayConfig, state_dir: str | Path | None = None,
     config = config.resolved()
     source = load_source(config) if source is None else source
     start = check_config(config, source)
-    data, task, H = source.data, config.task, config.horizon
+    data, task, H = source.data, config.task, _resolved(config.horizon, "horizon")
     policy = make_policy(config.policy, task, H, model=config.model,
-                         model_params=config.model_params, train_window=config.train_window,
+                         model_params=_resolved(config.model_params, "model_params"),
+                         train_window=config.train_window,
                          explore={"beta": config.beta, "halflife": config.halflife,
                                   "kappa": config.kappa, "revisit": config.revisit},
                          seed=config.seed)
@@ -219,7 +228,7 @@ def run_replay(config: ReplayConfig, state_dir: str | Path | None = None,
             retrain_seconds = time.perf_counter() - began
         w = np.asarray(policy.allocate(store, at), dtype=np.float64)
         _call(hook, "allocated")
-        observed = reveal(config.observe, w, config.observe_alpha,
+        observed = reveal(config.observe, w, _resolved(config.observe_alpha, "observe_alpha"),
                           data.mask[at:at + H], rng)
         store_mask[at:at + H] = observed
         last_seen[observed[:, :, k_idx].any(0)] = k

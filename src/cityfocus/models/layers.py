@@ -18,6 +18,8 @@ class TimeEncoding(nn.Module):
     embedding would be noise).
     """
 
+    frequencies: torch.Tensor  # buffer [harmonics]
+
     def __init__(self, slots_per_day: int, dim: int, weekday: bool, harmonics: int = 4) -> None:
         super().__init__()
         self.slots_per_day = max(slots_per_day, 1)

@@ -24,7 +24,8 @@ class LSTMNetwork(nn.Module):
                             dropout=dropout if layers > 1 else 0.0)
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden, horizon))
 
-    def forward(self, inputs: dict[str, torch.Tensor], return_attention: bool = False):
+    def forward(self, inputs: dict[str, torch.Tensor], return_attention: bool = False
+                ) -> torch.Tensor | tuple[torch.Tensor, None]:
         x, m, tm = inputs["x"], inputs["x_mask"], inputs["x_time"]
         B, L, N, _ = x.shape
         time = self.time(tm)  # [B, L, 8]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -27,7 +27,7 @@ import torch
 
 from cityfocus.allocate.task import DecisionTask
 from cityfocus.data.citydata import CityData
-from cityfocus.data.scaling import StandardScaler, scaler_from_config
+from cityfocus.data.scaling import Scaler, StandardScaler, scaler_from_config
 from cityfocus.data.windows import Windows, steps_per_day
 from cityfocus.errors import CityfocusError, DataError
 from cityfocus.models.forecast import Forecast, forecast_start, forecast_times
@@ -44,6 +44,25 @@ TrainingPlan = Callable[["NeuralForecaster", FitWindows, TrainConfig], list[Phas
 
 __all__ = ["CHECKPOINT_FORMAT", "NeuralForecaster", "TrainingPlan",
            "fit_linear_part", "forecast_plan", "resolve_device", "seasonal_profile"]
+
+
+@runtime_checkable
+class LinearStart(Protocol):
+    """A network whose output is ``head + linear part`` and that, when ``linear_start``,
+    starts from its linear part's least-squares fit (``fit_linear_part``)."""
+
+    linear_start: bool
+
+    def linear_terms(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor: ...
+
+    def set_linear(self, coef: torch.Tensor) -> None: ...
+
+
+@runtime_checkable
+class SeasonalStart(Protocol):
+    """A network that reads each zone's seasonal profile (``seasonal_profile``)."""
+
+    def set_profile(self, profile: torch.Tensor) -> None: ...
 
 
 def resolve_device(device: str) -> torch.device:
@@ -81,7 +100,7 @@ def seasonal_profile(tensors: WindowTensors, stop: int, slots_per_day: int,
     return profile.view(7, slots_per_day, -1).float()
 
 
-def fit_linear_part(network: torch.nn.Module, tensors: WindowTensors, starts: np.ndarray,
+def fit_linear_part(network: LinearStart, tensors: WindowTensors, starts: np.ndarray,
                     ridge: float = 1e-3) -> None:
     """Set a network's linear part to the least-squares fit of the scaled target over the
     training windows ``starts`` (missing targets do not count).
@@ -92,7 +111,8 @@ def fit_linear_part(network: torch.nn.Module, tensors: WindowTensors, starts: np
     best linear forecaster of its training data, and training learns what attention adds.
     ``ridge`` (times the mean diagonal) keeps the solve stable for collinear regressors.
     """
-    gram = moment = None
+    gram: torch.Tensor | None = None
+    moment: torch.Tensor | None = None
     for chunk in chunks(starts):
         terms = network.linear_terms(tensors.inputs(chunk)).double()  # [B, H, N, K]
         design = torch.cat([terms, torch.ones_like(terms[..., :1])], -1)
@@ -100,7 +120,9 @@ def fit_linear_part(network: torch.nn.Module, tensors: WindowTensors, starts: np
         w = m.double()[..., None]
         g = torch.einsum("bhni,bhnj->hij", design * w, design)
         b = torch.einsum("bhni,bhn->hi", design * w, y.double())
-        gram, moment = (g, b) if gram is None else (gram + g, moment + b)
+        gram, moment = (g, b) if gram is None or moment is None else (gram + g, moment + b)
+    if gram is None or moment is None:
+        raise ValueError("fit_linear_part needs at least one training window")
     eye = torch.eye(gram.shape[-1], dtype=torch.float64, device=gram.device)
     scale = gram.diagonal(dim1=1, dim2=2).mean(1).clamp_min(1e-12)[:, None, None]
     network.set_linear(torch.linalg.solve(gram + ridge * scale * eye, moment).float())
@@ -141,6 +163,7 @@ class NeuralForecaster:
     #: forecast mode weighs each horizon step by persistence's error
     #: (``training.objectives``)
     weigh_steps = True
+    scaler_: Scaler  # learned state, set by fit or from_checkpoint
 
     def __init__(self, lookback: int = 12, horizon: int = 3, *, epochs: int = 100,
                  batch_size: int = 32, lr: float = 1e-3, weight_decay: float = 1e-4,
@@ -167,7 +190,8 @@ class NeuralForecaster:
         plain = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
         for cls in type(self).__mro__[:-1]:  # not object
             if "__init__" in cls.__dict__:
-                names |= {name for name, p in inspect.signature(cls.__init__).parameters.items()
+                init = cls.__dict__["__init__"]
+                names |= {name for name, p in inspect.signature(init).parameters.items()
                           if name != "self" and p.kind in plain}
         return {name: getattr(self, name) for name in sorted(names)}
 
@@ -206,14 +230,14 @@ class NeuralForecaster:
         val_windows = Windows(whole, self.lookback, self.horizon, target_start=val_start)
         tensors = WindowTensors(whole, self.scaler_, self.lookback, self.horizon, device)
         if not keep:
-            self.network_ = self.build_network(self.schema_)
-            if getattr(self.network_, "linear_start", False):
-                self.network_.to(device)
-                if hasattr(self.network_, "set_profile"):
-                    self.network_.set_profile(seasonal_profile(
+            self.network_ = network = self.build_network(self.schema_)
+            if isinstance(network, LinearStart) and network.linear_start:
+                network.to(device)
+                if isinstance(network, SeasonalStart):
+                    network.set_profile(seasonal_profile(
                         tensors, val_start, self.schema_["slots_per_day"],
                         self.schema_["weekly"]))
-                fit_linear_part(self.network_, tensors, train_windows.starts)
+                fit_linear_part(network, tensors, train_windows.starts)
         self.network_ = self.network_.to(device)
         fit = FitWindows(tensors, train_windows.starts, val_windows.starts,
                          lambda pred: self._unscale(pred, device), keep)

@@ -28,7 +28,8 @@ class SeedMLPNetwork(nn.Module):
             nn.Linear(hidden, horizon * n_zones),
         )
 
-    def forward(self, inputs: dict[str, torch.Tensor], return_attention: bool = False):
+    def forward(self, inputs: dict[str, torch.Tensor], return_attention: bool = False
+                ) -> torch.Tensor | tuple[torch.Tensor, None]:
         x = inputs["x"].flatten(1)  # [B, L*N*F]
         out = self.layers(x).view(-1, self.horizon, self.n_zones)
         return (out, None) if return_attention else out

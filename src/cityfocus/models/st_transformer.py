@@ -45,7 +45,8 @@ class MultiHeadAttention(nn.Module):
         self.out = nn.Linear(dim, dim)
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, h: torch.Tensor, bias: torch.Tensor | None = None):
+    def forward(self, h: torch.Tensor,
+                bias: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         *lead, S, D = h.shape
         q, k, v = self.qkv(h).view(*lead, S, 3, self.heads, self.head_dim).unbind(-3)
         q, k, v = (t.transpose(-2, -3) for t in (q, k, v))  # [*, heads, S, hd]
@@ -68,13 +69,17 @@ class Block(nn.Module):
                                 nn.Linear(2 * dim, dim))
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, h: torch.Tensor, bias: torch.Tensor | None = None):
+    def forward(self, h: torch.Tensor,
+                bias: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         out, weights = self.attention(self.norm1(h), bias)
         h = h + self.dropout(out)
         return h + self.dropout(self.ff(self.norm2(h))), weights
 
 
 class STTransformerNetwork(nn.Module):
+    graph: torch.Tensor  # buffer [N, N]: self-loops plus the adjacency, scaled to max 1
+    profile: torch.Tensor  # buffer [7 or 1, slots_per_day, N]: see ``seasonal_profile``
+
     def __init__(self, lookback: int, horizon: int, n_zones: int, n_features: int,
                  slots_per_day: int, weekly: bool, target_index: int,
                  adjacency: np.ndarray | None,
@@ -98,7 +103,7 @@ class STTransformerNetwork(nn.Module):
             graph = graph + np.asarray(adjacency, dtype=np.float32)
         self.register_buffer("graph", torch.from_numpy(graph / graph.max()))
         self.norm = nn.LayerNorm(dim)
-        self.head = nn.Sequential(nn.Linear(dim, dim), nn.GELU(), nn.Linear(dim, 1))
+        self.head = nn.Sequential(nn.Linear(dim, dim), nn.GELU(), head_out := nn.Linear(dim, 1))
         self.skip = nn.Linear(lookback, horizon)
         self.profile_weight = nn.Parameter(torch.zeros(horizon))
         self.register_buffer("profile", torch.zeros(7 if weekly else 1, slots_per_day, n_zones))
@@ -113,10 +118,11 @@ class STTransformerNetwork(nn.Module):
             self.skip.weight.zero_()
             self.skip.weight[:, -1] = 1.0
             self.skip.bias.zero_()
-            self.head[-1].weight.zero_()
-            self.head[-1].bias.zero_()
+            head_out.weight.zero_()
+            head_out.bias.zero_()
 
-    def forward(self, inputs: dict[str, torch.Tensor], return_attention: bool = False):
+    def forward(self, inputs: dict[str, torch.Tensor], return_attention: bool = False
+                ) -> torch.Tensor | tuple[torch.Tensor, dict[str, list[torch.Tensor]]]:
         x, m = inputs["x"], inputs["x_mask"]
         B, L, N, _ = x.shape
         h = (self.inp(torch.cat([x, m], -1)) + self.zone.weight

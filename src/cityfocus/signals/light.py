@@ -5,8 +5,15 @@ own yellow (and all-red) phases, never cut a green shorter than the minimum.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
+
+
+class TrafficLights(Protocol):
+    """What a light needs of SUMO's traffic-light domain (``libsumo.trafficlight``)."""
+
+    def setRedYellowGreenState(self, tlsID: str, state: str) -> None: ...
 
 
 def _edge(lane: str) -> str:
@@ -131,11 +138,11 @@ class Light:
         """Seconds of transition per full cycle of the programme."""
         return sum(d for s, d in zip(self.states, self.durations, strict=True) if not is_green(s))
 
-    def start(self, tl, now: float) -> None:
+    def start(self, tl: TrafficLights, now: float) -> None:
         """Take control: show the first green and hold it."""
         self._show(tl, self.states[self.greens[0]], now, self.greens[0])
 
-    def request(self, tl, green: int, now: float) -> None:
+    def request(self, tl: TrafficLights, green: int, now: float) -> None:
         """Ask for green ``green``; starts the switch when allowed, else does nothing."""
         if self.target is not None or self.greens[green] == self.phase:
             return
@@ -145,20 +152,22 @@ class Light:
         self.pending = self.transition(green)
         self._advance(tl, now)
 
-    def tick(self, tl, now: float) -> None:
+    def tick(self, tl: TrafficLights, now: float) -> None:
         """Advance a running transition when its current state has been shown long enough."""
         if self.target is not None and now - self.since >= self._hold:
             self._advance(tl, now)
 
-    def _advance(self, tl, now: float) -> None:
+    def _advance(self, tl: TrafficLights, now: float) -> None:
         if self.pending:
             state, seconds = self.pending.pop(0)
             self._show(tl, state, now, self.phase, seconds)
         else:
             target, self.target = self.target, None
+            assert target is not None  # a transition runs only towards a target
             self._show(tl, self.states[self.greens[target]], now, self.greens[target])
 
-    def _show(self, tl, state: str, now: float, phase: int, hold: float = 0.0) -> None:
+    def _show(self, tl: TrafficLights, state: str, now: float, phase: int,
+              hold: float = 0.0) -> None:
         # Whole states are set, so SUMO holds each one until we change it.
         tl.setRedYellowGreenState(self.tls, state)
         self.phase, self.since, self._hold = phase, now, hold

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from cityfocus.data.citydata import CityData
-from cityfocus.data.scaling import StandardScaler
+from cityfocus.data.scaling import Scaler
 from cityfocus.data.windows import time_features, window_steps
 
 
@@ -21,7 +21,7 @@ class WindowTensors:
             original units.
     """
 
-    def __init__(self, data: CityData, scaler: StandardScaler, lookback: int, horizon: int,
+    def __init__(self, data: CityData, scaler: Scaler, lookback: int, horizon: int,
                  device: torch.device) -> None:
         k = data.target_index
         scaled = np.where(data.mask, scaler.transform(data.values), 0.0).astype(np.float32)

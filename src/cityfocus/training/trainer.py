@@ -15,12 +15,16 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cityfocus.errors import CityfocusError
+
+if TYPE_CHECKING:
+    from torch.utils.tensorboard import SummaryWriter
 
 
 @dataclass
@@ -181,7 +185,7 @@ def _schedule(config: TrainConfig) -> Callable[[int], float]:
     return cosine
 
 
-def _tensorboard(log_dir: str | None):
+def _tensorboard(log_dir: str | None) -> SummaryWriter | None:
     if log_dir is None:
         return None
     from torch.utils.tensorboard import SummaryWriter

@@ -11,7 +11,7 @@ import csv
 import gzip
 import io
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,17 @@ class SourceTable:
         return DataError(
             problem, source=self.source, row=int(self.lines[row]), column=column, hint=hint
         )
+
+    def line(self, row: int) -> int | None:
+        """The file line of data row ``row`` (0-based), or None for a binary table."""
+        return None if self.lines is None else int(self.lines[row])
+
+    def take(self, rows: slice | np.ndarray, columns: slice = slice(None)) -> SourceTable:
+        """The data rows ``rows`` (numbered from 0 again) and ``columns``, keeping each row's
+        file line."""
+        lines = None if self.lines is None else self.lines[rows]
+        return SourceTable(self.frame.iloc[rows, columns].reset_index(drop=True), lines,
+                           self.source)
 
 
 def read_bytes(path: str | Path) -> bytes:
@@ -180,7 +191,7 @@ def read_csv(
     return table
 
 
-def numeric_matrix(table: SourceTable, columns: Sequence[Any]) -> np.ndarray:
+def numeric_matrix(table: SourceTable, columns: Collection[Any]) -> np.ndarray:
     """``[rows, len(columns)]`` float64 (NaN where empty); DataError naming the line and column
     of the first non-number or infinite number."""
     out = np.empty((len(table.frame), len(columns)), dtype=np.float64)

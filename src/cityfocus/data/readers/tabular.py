@@ -299,7 +299,8 @@ def _city(
 ) -> CityData:
     """CityData from a placed ``[T, N, F]`` array, with the zones and adjacency files read
     against ``zone_ids`` and provenance in ``meta``."""
-    step = pd.Timedelta(grid.freq)
+    assert grid.freq is not None  # both callers build the grid with a fixed step
+    step = pd.Timedelta(grid.freq.nanos)
     meta: dict[str, object] = {"source": str(table.source), "format": layout}
     floored = int((stamps.as_unit("ns").asi8 != grid.as_unit("ns").asi8[step_of_row]).sum())
     if floored:

@@ -73,7 +73,7 @@ def read_zones_csv(path: str | Path, zone_ids: Sequence[str]) -> pd.DataFrame:
             hint="add a row for each, with its id exactly as in the data, in the same letter case",
         )
     rows = row_of[list(zone_ids)].to_numpy()
-    picked = SourceTable(frame.iloc[rows].reset_index(drop=True), table.lines[rows], path)
+    picked = table.take(rows)
     out = pd.DataFrame({"id": list(zone_ids)})
     out["name"] = out["id"]
     if "name" in frame.columns:
@@ -107,11 +107,7 @@ def read_adjacency_csv(path: str | Path, zone_ids: Sequence[str]) -> np.ndarray:
             "(optionally with a header row of zone ids and a row-label column)",
             source=path,
         )
-    body = SourceTable(
-        table.frame.iloc[rows - n :, cols - n :].reset_index(drop=True),
-        table.lines[rows - n :],
-        path,
-    )
+    body = table.take(slice(rows - n, None), slice(cols - n, None))
     matrix = numeric_matrix(body, body.frame.columns)
     header = [str(v).strip() for v in table.frame.iloc[0, cols - n :]] if has_header else None
     if header is not None:
@@ -135,20 +131,20 @@ def read_adjacency_csv(path: str | Path, zone_ids: Sequence[str]) -> np.ndarray:
                 raise DataError(
                     f"row label {label!r} should be {zone!r} (rows follow the header's order)",
                     source=path,
-                    row=int(table.lines[k + 1]),
+                    row=table.line(k + 1),
                     column=1,
                 )
     position = {zone: i for i, zone in enumerate(zone_ids)}
-    order = np.array([position[z] for z in header])
+    placed = np.array([position[z] for z in header])
     out = np.empty_like(matrix)
-    out[np.ix_(order, order)] = matrix
+    out[np.ix_(placed, placed)] = matrix
     return out
 
 
 def _check_adjacency_header(table: SourceTable, header: list[str], zone_ids: Sequence[str]) -> None:
     """Every header id is a zone of the data, once."""
     first_column = len(table.frame.columns) - len(header) + 1
-    line = int(table.lines[0])
+    line = table.line(0)
     known = set(zone_ids)
     for k, zone in enumerate(header):
         if zone not in known:
