@@ -8,6 +8,7 @@ from cityfocus.cli import (  # noqa: F401  (registers)
     explain_cmd,
     model_cmd,
     replay_cmd,
+    serve_cmd,
     signals_cmd,
 )
 from cityfocus.cli.app import app, main

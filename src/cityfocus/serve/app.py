@@ -1,0 +1,64 @@
+"""The FastAPI application: routers, error answers, access log, health and readiness."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from cityfocus.serve.decisions.forecast import ForecastCache
+from cityfocus.serve.errors import ServiceError, Unauthorized, Unprocessable
+from cityfocus.serve.logs import AccessLog, configure_access_log
+from cityfocus.serve.store.engine import Store
+
+
+def create_app(store: Store) -> FastAPI:
+    """The service over an open, migrated ``store`` (see ``store.open_store``)."""
+    from cityfocus.serve.cities.router import router as cities
+    from cityfocus.serve.decisions.router import router as decisions
+    from cityfocus.serve.observations.router import router as observations
+    from cityfocus.serve.tokens.router import router as tokens
+
+    app = FastAPI(title="cityfocus", version=_version(),
+                  description="Where should the city spend its attention next: cities, "
+                  "observations, decisions and what-ifs. Send `Authorization: Bearer <token>`"
+                  " (see docs/serve.md).")
+    app.state.store = store
+    app.state.forecasts = ForecastCache()
+    for router in (cities, observations, decisions, tokens):
+        app.include_router(router)
+    app.add_exception_handler(ServiceError, _service_error)  # type: ignore[arg-type]
+    configure_access_log()
+    app.add_middleware(AccessLog)
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> dict[str, str]:
+        """The process is up (no token needed)."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"], responses={503: {"description": "not ready"}})
+    def readyz() -> JSONResponse:
+        """The database answers and its schema is at the newest migration (no token)."""
+        ok, why = store.ready()
+        return JSONResponse({"status": "ready" if ok else "not ready", "detail": why},
+                            status_code=200 if ok else 503)
+
+    return app
+
+
+def _version() -> str:
+    """The installed package's version (not ``cityfocus.__version__``: importing the
+    top-level package would tie the service to its lazy torch names)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cityfocus")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare source tree
+        return "0+unknown"
+
+
+def _service_error(_request: Request, err: ServiceError) -> JSONResponse:
+    detail: Any = err.detail() if isinstance(err, Unprocessable) else err.message
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(err, Unauthorized) else None
+    return JSONResponse({"detail": detail}, status_code=err.status, headers=headers)

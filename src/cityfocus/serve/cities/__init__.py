@@ -1,0 +1,1 @@
+"""Cities: their zones, features, clock, graph and dataset card."""

@@ -1,0 +1,1 @@
+"""Decisions: forecast from the stored observations, allocate exactly, explain, store."""

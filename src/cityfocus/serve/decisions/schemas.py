@@ -1,0 +1,94 @@
+"""The contract of ``/cities/{city}/decisions`` and ``/cities/{city}/whatif``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ZoneBounds(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lower: float = Field(0.0, ge=0, allow_inf_nan=False)
+    upper: float | None = Field(None, ge=0, allow_inf_nan=False,
+                                description="none: no upper bound")
+
+
+class DecisionRequest(BaseModel):
+    """Split ``budget`` over the city's zones for the next ``horizon`` steps.
+
+    ``family``: coverage, log, variance, linear or delay (see docs/allocation.md);
+    ``units``: whole units (true) or continuous shares (false); ``bounds``: per zone id, its
+    lower/upper share (zones not named are unbounded); ``params``: the family's parameters
+    (``alpha``, ``cap``, ``saturation``, ``cycle``); ``horizon``: steps forecast (default: the
+    city card's decision horizon, else 1)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    budget: float = Field(gt=0, allow_inf_nan=False)
+    family: str = "coverage"
+    units: bool = False
+    bounds: dict[str, ZoneBounds] | None = None
+    params: dict[str, float] | None = None
+    horizon: int | None = Field(None, ge=1, le=10_000)
+
+
+class ZoneDecision(BaseModel):
+    zone: str
+    name: str
+    demand: float = Field(description="forecast target summed over the horizon")
+    rank: int = Field(description="1 = the highest forecast demand")
+    w: float = Field(description="the zone's share (or whole units) of the budget")
+    marginal: float = Field(description="value of one more unit (or share) here")
+    why: str
+
+
+class ForecastInfo(BaseModel):
+    forecaster: str
+    start: dt.datetime
+    end: dt.datetime
+    horizon: int
+    frequency: str
+    data_sha256: str
+
+
+class DecisionBody(BaseModel):
+    """A decision's result (what-if answers this, unstored)."""
+
+    city: str
+    stored: bool
+    request: dict[str, Any]
+    inputs_sha256: str = Field(description="SHA-256 of the request, forecaster and data used")
+    forecast: ForecastInfo
+    family: str
+    budget: float
+    units: bool
+    objective: float
+    shadow_price: float = Field(description="what one more unit of budget would add")
+    zones: list[ZoneDecision]
+
+
+class DecisionOut(DecisionBody):
+    id: int
+    created_at: dt.datetime
+    idempotency_key: str | None = None
+
+
+class DecisionSummary(BaseModel):
+    id: int
+    created_at: dt.datetime
+    inputs_sha256: str
+    family: str
+    budget: float
+    units: bool
+    horizon: int
+    objective: float
+    shadow_price: float
+
+
+class DecisionPage(BaseModel):
+    items: list[DecisionSummary]
+    next_before: int | None = Field(
+        None, description="pass as ?before= for the next (older) page; null: no more")

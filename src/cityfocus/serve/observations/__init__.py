@@ -1,0 +1,1 @@
+"""Observations: batched, idempotent ingest of zone/feature/time values."""

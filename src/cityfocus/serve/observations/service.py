@@ -1,0 +1,115 @@
+"""Ingest: a batch is checked whole (a bad row rejects it, naming the row and field), then
+written in one transaction with bulk upserts keyed on (city, zone, feature, time): a re-sent
+row *replaces* the stored value (so a correction is a re-send), late and out-of-order rows are
+simply more rows. Within one batch the last row of a key wins."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Executable, Table, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from cityfocus.serve.cities.service import city_zones, get_city
+from cityfocus.serve.errors import Unprocessable
+from cityfocus.serve.observations.schemas import ObservationRow
+from cityfocus.serve.store.tables import City, Observation, utcnow
+
+_KEY = ("city_id", "zone", "feature", "time")
+
+
+def naive_time(value: dt.datetime) -> dt.datetime:
+    """A time as the store keeps it: an offset, when given, is converted to UTC and dropped."""
+    if value.tzinfo is not None:
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value
+
+
+def bulk_upsert(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert ``rows`` of ``observations``, replacing value, observed_by and received_at of
+    keys already stored (``INSERT … ON CONFLICT DO UPDATE`` on SQLite and PostgreSQL)."""
+    if not rows:
+        return
+    table = cast(Table, Observation.__table__)
+    replaced = ("value", "observed_by", "received_at")
+    stmt: Executable
+    if session.get_bind().dialect.name == "postgresql":
+        pg = postgresql.insert(table)
+        stmt = pg.on_conflict_do_update(index_elements=list(_KEY),
+                                        set_={c: pg.excluded[c] for c in replaced})
+    else:
+        lite = sqlite.insert(table)
+        stmt = lite.on_conflict_do_update(index_elements=list(_KEY),
+                                          set_={c: lite.excluded[c] for c in replaced})
+    session.execute(stmt, list(rows))
+
+
+@dataclass(frozen=True)
+class Ingested:
+    city: str
+    accepted: int
+    distinct: int
+    first_time: dt.datetime
+    last_time: dt.datetime
+    data_version: int
+
+
+def ingest(session: Session, city_name: str, rows: Sequence[ObservationRow]) -> Ingested:
+    """Check and store one batch, all or nothing; commits.
+
+    Raises:
+        NotFound: no such city.
+        Unprocessable: a row names an unknown zone or feature, or a time off the city's clock
+            (``loc`` = ``["body", "rows", index, field]``); nothing is written.
+    """
+    city = get_city(session, city_name)
+    zones = {z.zone: z.position for z in city_zones(session, city)}
+    features = {name: i for i, name in enumerate(city.features)}
+    step = city.freq_seconds
+    origin = city.origin
+    now = utcnow()
+    keyed: dict[tuple[int, int, dt.datetime], dict[str, Any]] = {}
+    for index, row in enumerate(rows):
+        zone = zones.get(row.zone)
+        if zone is None:
+            raise _bad(index, "zone", f"unknown zone {row.zone!r} of city {city.name!r}")
+        feature = features.get(row.feature)
+        if feature is None:
+            raise _bad(index, "feature", f"unknown feature {row.feature!r}; the city's "
+                       f"features are {', '.join(city.features)}")
+        time = naive_time(row.time)
+        offset = time - origin
+        if offset.microseconds or (offset.days * 86400 + offset.seconds) % step:
+            raise _bad(index, "time", f"{time.isoformat()} is not on the city's clock "
+                       f"(steps of {step} s from {origin.isoformat()})")
+        keyed[(zone, feature, time)] = {
+            "city_id": city.id, "zone": zone, "feature": feature, "time": time,
+            "value": row.value, "observed_by": row.observed_by, "received_at": now}
+    if not keyed:
+        raise _bad(0, "rows", "the batch holds no rows")
+    try:
+        bulk_upsert(session, list(keyed.values()))
+        version = _bump_version(session, city)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    times = [key[2] for key in keyed]
+    return Ingested(city=city.name, accepted=len(rows), distinct=len(keyed),
+                    first_time=min(times), last_time=max(times), data_version=version)
+
+
+def _bump_version(session: Session, city: City) -> int:
+    session.execute(update(City).where(City.id == city.id)
+                    .values(data_version=City.data_version + 1))
+    version = session.scalar(
+        City.__table__.select().with_only_columns(City.data_version).where(City.id == city.id))
+    return int(version or 0)
+
+
+def _bad(index: int, field: str, message: str) -> Unprocessable:
+    return Unprocessable(f"row {index}: {message}", ["body", "rows", index, field])

@@ -1,0 +1,1 @@
+"""Versioned revisions, oldest first: ``v0001_…``, ``v0002_…``."""

@@ -1,0 +1,1 @@
+"""API tokens: scopes read < write < admin, optionally limited to cities, stored hashed."""

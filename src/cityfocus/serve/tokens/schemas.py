@@ -1,0 +1,28 @@
+"""The contract of ``/tokens`` (token administration, admin scope)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TokenOut(BaseModel):
+    id: int
+    name: str
+    scope: str
+    cities: list[str] | None = Field(description="null: every city")
+    created_at: str
+    revoked: bool
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scope: Literal["read", "write", "admin"]
+    cities: list[str] | None = None
+    name: str | None = Field(None, max_length=128)
+
+
+class TokenCreated(TokenOut):
+    secret: str = Field(description="the token; shown once, the store keeps only its hash")

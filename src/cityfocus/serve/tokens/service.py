@@ -1,0 +1,117 @@
+"""API tokens. A token reads ``cf_<id>_<secret>``; the store keeps only the SHA-256 of the
+secret, looked up by id and compared in constant time. Scopes nest: ``write`` may read,
+``admin`` may do everything; a token limited to cities may touch only those cities (and may
+not administer tokens)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cityfocus.errors import CityfocusError
+from cityfocus.serve.errors import Forbidden, NotFound, Unauthorized
+from cityfocus.serve.store.tables import City, Token, utcnow
+
+SCOPES = ("read", "write", "admin")
+_LEVEL = {scope: level for level, scope in enumerate(SCOPES)}
+_FORMAT = re.compile(r"cf_([0-9]{1,12})_([A-Za-z0-9_-]{20,128})")
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """A token as listed (never its secret)."""
+
+    id: int
+    name: str
+    scope: str
+    cities: list[str] | None
+    created_at: str
+    revoked: bool
+
+    @classmethod
+    def of(cls, token: Token) -> TokenInfo:
+        return cls(id=token.id, name=token.name, scope=token.scope,
+                   cities=None if token.cities is None else [str(c) for c in token.cities],
+                   created_at=token.created_at.isoformat(timespec="seconds"),
+                   revoked=token.revoked_at is not None)
+
+
+def create_token(session: Session, scope: str, cities: Sequence[str] | None = None,
+                 name: str | None = None) -> tuple[TokenInfo, str]:
+    """A new token and its secret (shown once: the store keeps only its hash). Commits.
+
+    Raises:
+        CityfocusError: an unknown scope or city.
+    """
+    if scope not in _LEVEL:
+        raise CityfocusError(f"--scope {scope!r}: give one of {', '.join(SCOPES)}")
+    limited = None if not cities else sorted(set(cities))
+    if limited:
+        known = set(session.scalars(select(City.name)))
+        unknown = [c for c in limited if c not in known]
+        if unknown:
+            raise CityfocusError(f"--city {unknown[0]!r}: no such city; the store has "
+                                 f"{', '.join(sorted(known)) or 'no cities'}")
+    secret = secrets.token_urlsafe(32)
+    token = Token(name=name or f"{scope} token", scope=scope, cities=limited,
+                  secret_sha256=_digest(secret))
+    session.add(token)
+    session.commit()
+    return TokenInfo.of(token), f"cf_{token.id}_{secret}"
+
+
+def list_tokens(session: Session) -> list[TokenInfo]:
+    return [TokenInfo.of(t) for t in session.scalars(select(Token).order_by(Token.id))]
+
+
+def count_tokens(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(Token)) or 0)
+
+
+def revoke_token(session: Session, token_id: int) -> TokenInfo:
+    """Revoke a token (it answers 401 from now on). Commits. Raises NotFound."""
+    token = session.get(Token, token_id)
+    if token is None:
+        raise NotFound(f"no token {token_id}")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.commit()
+    return TokenInfo.of(token)
+
+
+def verify(session: Session, presented: str | None) -> Token:
+    """The live token ``presented`` is. Raises Unauthorized (missing, malformed, unknown,
+    wrong secret or revoked: the same answer for all)."""
+    match = _FORMAT.fullmatch(presented or "")
+    token = session.get(Token, int(match.group(1))) if match else None
+    expected = token.secret_sha256 if token is not None else "0" * 64
+    given = _digest(match.group(2)) if match else ""
+    if not hmac.compare_digest(expected, given) or token is None or token.revoked_at:
+        raise Unauthorized("missing, unknown or revoked token (send Authorization: Bearer "
+                           "<token>)")
+    return token
+
+
+def authorize(token: Token, scope: str, city: str | None = None,
+              all_cities: bool = False) -> None:
+    """Raise Forbidden unless ``token`` has ``scope`` (or a higher one) and may touch
+    ``city`` (``all_cities``: the action is not limited to one city)."""
+    if _LEVEL[token.scope] < _LEVEL[scope]:
+        raise Forbidden(f"this token's scope is {token.scope}; the request needs {scope}")
+    if token.cities is not None:
+        if all_cities:
+            raise Forbidden("this token is limited to cities; the request needs a token for "
+                            "every city")
+        if city is not None and city not in token.cities:
+            raise Forbidden(f"this token is not for city {city!r}")
