@@ -96,9 +96,9 @@ def load_dataset(name_or_path: str | Path, **options: Any) -> CityData:
             return _call(
                 lambda: synthetic_city(seed=0).data, "the built-in dataset synthetic", options
             )
-        return _call_reader(
-            _READERS[text], data_dir() / text, f"the built-in dataset {text}", options
-        )
+        reader = _READERS[text]  # options are checked before the data folder is looked for
+        return _call(lambda: reader(data_dir() / text, **options),
+                     f"the built-in dataset {text}", options, reader)
     path = Path(name_or_path)
     if path.is_dir():
         dataset = _dataset_of_folder(path)
