@@ -192,6 +192,32 @@ def machine() -> dict:
     }
 
 
+SPEED_KEYS = (
+    ("speed_10k", "t_ours_s"),
+    ("speed_10k", "speedup"),
+    ("large", "t_1m_s"),
+    ("large", "t_1m_units_s"),
+    ("large", "t_batch_1024x1000_s"),
+    ("large", "t_batch_torch_1024x1000_s"),
+)
+
+
+def before_after(before: dict, families: dict) -> dict:
+    """Per family and measure: the earlier run's figure, this run's, and their ratio."""
+    out: dict = {"date": before.get("date"), "machine": before.get("machine"), "families": {}}
+    for name, fam in families.items():
+        old = before.get("families", {}).get(name)
+        if not old:
+            continue
+        rows = {}
+        for part, key in SPEED_KEYS:
+            if key in old.get(part, {}) and key in fam[part]:
+                was, now = old[part][key], fam[part][key]
+                rows[key] = {"before": was, "after": now, "ratio_before_over_after": was / now}
+        out["families"][name] = rows
+    return out
+
+
 def write_results(report: dict, command: str) -> None:
     """Replace (or append) this benchmark's section of ``RESULTS.md``."""
     fam = report["families"]
@@ -201,7 +227,8 @@ def write_results(report: dict, command: str) -> None:
         "",
         f"Command: `{command}`  ",
         f"Run: {report['date']}, {report['machine']['cpu']}, one thread, load average "
-        f"{report['machine']['load_average_1m_at_start']:.2f} at start; numpy "
+        f"{report['machine']['load_average_1m_at_start']:.2f} at start, "
+        f"{report['load_average_1m_at_end']:.2f} at end; numpy "
         f"{report['machine']['numpy']}, torch {report['machine']['torch']}, cvxpy "
         f"{report['machine']['cvxpy']}, Clarabel {report['machine']['clarabel']}.",
         "",
@@ -244,6 +271,32 @@ def write_results(report: dict, command: str) -> None:
             f"{big['t_1m_s']:.3f} | {units} | {big['t_batch_1024x1000_s']:.3f} | "
             f"{big['t_batch_torch_1024x1000_s']:.3f} |"
         )
+    if "before" in report:
+        lines += [
+            "",
+            f"Before / after (before: run of {report['before']['date']}, same machine and "
+            "command; ratio = before / after, > 1 is faster now; 10k speedup is vs cvxpy):",
+            "",
+            "| family | 10k | 10k speedup vs cvxpy | 1M shares | 1M units | batch numpy "
+            "| batch torch |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for name, rows in report["before"]["families"].items():
+
+            def cell(key: str, unit: str = "s", rows: dict = rows) -> str:
+                if key not in rows:
+                    return "-"
+                r = rows[key]
+                if unit == "x":
+                    return f"{r['before']:.0f}x -> {r['after']:.0f}x"
+                scale, label = (1e3, "ms")
+                return f"{r['before'] * scale:.2f} -> {r['after'] * scale:.2f} {label}"
+
+            lines.append(
+                f"| {name} | {cell('t_ours_s')} | {cell('speedup', 'x')} | {cell('t_1m_s')} | "
+                f"{cell('t_1m_units_s')} | {cell('t_batch_1024x1000_s')} | "
+                f"{cell('t_batch_torch_1024x1000_s')} |"
+            )
     head = {k: v for k, v in report.items() if not isinstance(v, dict)}
     lines += ["", "Headline (worst family): `" + json.dumps(head) + "`", END]
     section = "\n".join(lines)
@@ -260,11 +313,15 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", type=Path, help="write the JSON report here too")
     parser.add_argument("--instances", type=int, default=200, help="per family (default 200)")
-    parser.add_argument("--repeats", type=int, default=3, help="timing repeats (default 3)")
+    parser.add_argument("--repeats", type=int, default=5, help="timing repeats (default 5)")
+    parser.add_argument(
+        "--before", type=Path, help="an earlier run's JSON to compare speeds with (before/after)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--families", default=",".join(FAMILIES))
     parser.add_argument("--no-results", action="store_true", help="do not touch RESULTS.md")
     args = parser.parse_args(argv)
+    load_at_start = os.getloadavg()[0]
     families = {}
     for name in args.families.split(","):
         print(f"[{name}] exactness ...", file=sys.stderr, flush=True)
@@ -290,9 +347,13 @@ def main(argv: list[str] | None = None) -> dict:
         "instances_per_family": args.instances,
         "seed": args.seed,
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": machine(),
+        "machine": {**machine(), "load_average_1m_at_start": load_at_start},
+        "threads": 1,
+        "load_average_1m_at_end": os.getloadavg()[0],
         "families": families,
     }
+    if args.before:
+        report["before"] = before_after(json.loads(args.before.read_text()), families)
     text = json.dumps(report, indent=2)
     print(text)
     if args.json:

@@ -12,10 +12,11 @@ families ``h_i(lam) = a_i + b_i phi(lam)`` (see ``utilities.py``), so in ``t = p
     S(t) = sum_i clip(a_i + b_i t, l_i, u_i) = sum_i l_i + sum_i b_i (clip(t, t_i^l, t_i^u) - t_i^l)
 
 is piecewise linear and non-decreasing, with breakpoints ``t_i^l = (l_i - a_i) / b_i`` (slope
-``+b_i``) and ``t_i^u = (u_i - a_i) / b_i`` (slope ``-b_i``). Sorting the ``2N`` breakpoints,
-a cumulative sum gives ``S`` at each; the root of ``S(t) = B`` lies in one segment and is
-found in closed form there, then one Newton step on the exact sum removes rounding. Cost:
-``O(N log N)`` per row, all rows at once. If even ``t = phi(0+)`` (every zone sated) leaves
+``+b_i``) and ``t_i^u = (u_i - a_i) / b_i`` (slope ``-b_i``). ``level`` finds the root in
+``O(N)`` per row with the searches of ``price_search.py`` (selection, not sorting), then one
+Newton step on the exact sum removes rounding. ``level_sorted`` is the reference: it sorts
+the ``2N`` breakpoints, accumulates ``S`` at each and solves in the segment holding ``B``
+(``O(N log N)``). If even ``t = phi(0+)`` (every zone sated) leaves
 budget over, the price is 0 and the rest goes where it has no marginal value.
 ``linear`` is piecewise linear: filled greedily in order of slope ``p_i d_i`` (exact).
 """
@@ -25,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from cityfocus.allocate.arrays import Array, namespace, put, quiet, take
+from cityfocus.allocate.price_search import level_newton, level_select
 from cityfocus.allocate.problem import Allocation, AllocationProblem
 
 
@@ -35,6 +37,11 @@ def solve_continuous(problem: AllocationProblem) -> Allocation:
         ``Allocation`` with ``w`` shaped like ``problem.demand``; ``objective``,
         ``shadow_price`` are floats for a single problem and ``[B]`` for a batch.
     """
+    return finish(problem, continuous_shares(problem))
+
+
+def continuous_shares(problem: AllocationProblem) -> np.ndarray:
+    """The optimal shares alone, shaped like ``problem.demand`` (no objective, marginals)."""
     util, shape = problem.utility, problem.demand.shape
     n = problem.n_zones
     d = problem.rows()
@@ -49,7 +56,7 @@ def solve_continuous(problem: AllocationProblem) -> Allocation:
     else:
         a, b = util.water(d, np.ascontiguousarray(p))
         w = water_fill(a, b, lo, hi, budget, util.t_max())
-    return finish(problem, w.reshape(shape))
+    return np.asarray(w).reshape(shape)
 
 
 def finish(problem: AllocationProblem, w: np.ndarray) -> Allocation:
@@ -92,7 +99,7 @@ def water_fill(a: Array, b: Array, lo: Array, hi: Array, budget: Array, t_max: f
     with quiet(xp):
         top = xp.where(active, xp.clip(a + b * t_max, lo, hi), lo)
     sated = top.sum(axis=1) <= budget  # price 0: every zone at its peak and budget left
-    t = xp.where(sated, t_max, level(a, b, lo, hi, budget, t_max))
+    t = xp.where(sated, t_max, level(a, b, lo, hi, budget, t_max, sated))
     with quiet(xp):
         w = xp.where(active, xp.clip(a + b * t[:, None], lo, hi), lo)
     if sated.any():
@@ -102,9 +109,29 @@ def water_fill(a: Array, b: Array, lo: Array, hi: Array, budget: Array, t_max: f
     return w
 
 
-def level(a: Array, b: Array, lo: Array, hi: Array, budget: Array, t_max: float) -> Array:
+def level(
+    a: Array, b: Array, lo: Array, hi: Array, budget: Array, t_max: float, sated: Array = None
+) -> Array:
     """``[R]`` water level ``t`` with ``sum_i clip(a_i + b_i t, lo_i, hi_i) = budget`` (rows
-    whose root lies beyond ``t_max`` get an arbitrary value; ``water_fill`` overrides it)."""
+    whose root lies beyond ``t_max``, or flagged in ``sated``, get an arbitrary value;
+    ``water_fill`` overrides it). One numpy row: ``price_search.level_select``; a batch or a
+    tensor: ``price_search.level_newton``, rows it leaves unfinished by ``level_sorted``."""
+    xp = namespace(a)
+    if xp is np and a.shape[0] == 1:
+        t = level_select(a[0], b[0], lo[0], hi[0], float(budget[0]), t_max)
+        return newton_step(np.array([t]), a, b, lo, hi, budget)
+    skip = xp.zeros_like(budget, dtype=bool) if sated is None else sated
+    t, done = level_newton(a, b, lo, hi, budget, t_max, skip)
+    rest = ~(done | skip)
+    if bool(rest.any()):
+        rows = xp.nonzero(rest)[0] if xp is np else xp.nonzero(rest)[:, 0]
+        t[rows] = level_sorted(a[rows], b[rows], lo[rows], hi[rows], budget[rows], t_max)
+    return newton_step(t, a, b, lo, hi, budget)
+
+
+def level_sorted(a: Array, b: Array, lo: Array, hi: Array, budget: Array, t_max: float) -> Array:
+    """``level`` by sorting all ``2N`` breakpoints, ``O(N log N)`` per row: the reference the
+    linear-time searches are tested against, and the batched search's fallback."""
     xp = namespace(a)
     active = b > 0
     with quiet(xp):
@@ -131,8 +158,7 @@ def level(a: Array, b: Array, lo: Array, hi: Array, budget: Array, t_max: float)
     k = xp.clip((filled <= need[:, None]).sum(axis=1) - 1, min=0)[:, None]
     t_k, s_k, f_k = (take(x, k)[:, 0] for x in (times, slope, filled))
     with quiet(xp):
-        t = xp.where(s_k > 0, t_k + (need - f_k) / xp.where(s_k > 0, s_k, 1 + 0 * s_k), t_k)
-    return newton_step(t, a, b, lo, hi, budget)
+        return xp.where(s_k > 0, t_k + (need - f_k) / xp.where(s_k > 0, s_k, 1 + 0 * s_k), t_k)
 
 
 def newton_step(t: Array, a: Array, b: Array, lo: Array, hi: Array, budget: Array) -> Array:

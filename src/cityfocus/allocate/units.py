@@ -15,11 +15,20 @@ a unit where it gains most) is optimal, and so is any local search that stops th
 Two solvers with that one stopping rule:
 
 * ``greedy_units``: the textbook heap greedy from the lower bounds, ``O(k log N)``.
-* ``solve_units``: starts from the floor of the continuous optimum (already within one unit
-  per zone of an integer optimum in practice), tops the count up, then swaps units from the
-  worst taken increments to the best untaken ones in vectorised rounds until the
-  optimality condition holds. Each round strictly raises the gain, so it terminates;
-  cost is a few ``O(N log N)`` rounds, independent of ``k``.
+* ``solve_units``: starts from the floor of the continuous optimum (fewer than ``N`` units
+  short), gives the missing units to the zones with the best next-unit gains (selection,
+  ``argpartition``), then swaps units from the worst taken increments to the best untaken
+  ones in vectorised rounds until the optimality condition holds. Each round strictly
+  raises the gain, so it terminates; each costs ``O(N)`` selection plus a sort of the pairs
+  it moves, and the count does not grow with ``k``.
+
+Why the swaps stay: the floor of the continuous optimum is not always a subset of an integer
+optimum. With price ``lam``, every increment below the floor gains ``>= lam`` and every one
+from the ceiling up gains ``<= lam``, but the increment across a fractional share can gain
+more than ``lam`` (a zone whose gain falls steeply just after its share), so an optimum may
+take it instead of the last floor unit of a zone whose gain is flat at ``lam``. The
+selection step is exact whenever exactly the chosen zones' next-unit gains are ``>= lam``;
+otherwise the swap rounds finish the job, and the stopping rule is the certificate above.
 """
 
 from __future__ import annotations
@@ -28,7 +37,7 @@ import heapq
 
 import numpy as np
 
-from cityfocus.allocate.continuous import solve_continuous
+from cityfocus.allocate.continuous import continuous_shares
 from cityfocus.allocate.problem import Allocation, AllocationProblem
 
 # A swap must beat the loss by this relative margin, so float noise cannot cycle.
@@ -44,7 +53,7 @@ def _check_units(problem: AllocationProblem) -> None:
 def solve_units(problem: AllocationProblem) -> Allocation:
     """The exact optimal whole-unit allocation (floor of the relaxation, then repair)."""
     _check_units(problem)
-    relaxed = np.asarray(solve_continuous(problem).w).reshape(-1, problem.n_zones)
+    relaxed = continuous_shares(problem).reshape(-1, problem.n_zones)
     lo = problem.lower.reshape(relaxed.shape)
     hi = problem.upper.reshape(relaxed.shape)
     start = np.clip(np.floor(relaxed + 1e-9), lo, hi)
@@ -108,9 +117,9 @@ def _repair(problem: AllocationProblem, row: int, x: np.ndarray) -> np.ndarray:
         # only gains above the smallest loss, and losses below the largest gain, can pair up
         best = np.flatnonzero(nxt > last.min())
         worst = np.flatnonzero(last < nxt.max())
-        best = best[np.argsort(-nxt[best], kind="stable")]
-        worst = worst[np.argsort(last[worst], kind="stable")]
         m = min(len(best), len(worst))
+        best = _sorted_smallest(best, -nxt[best], m)
+        worst = _sorted_smallest(worst, last[worst], m)
         gain, loss = nxt[best[:m]], last[worst[:m]]
         scale = np.maximum(np.abs(gain), np.abs(loss))
         better = (gain > loss + _SWAP_RTOL * scale) & np.isfinite(gain) & np.isfinite(loss)
@@ -120,6 +129,15 @@ def _repair(problem: AllocationProblem, row: int, x: np.ndarray) -> np.ndarray:
         x[best[:moves]] += 1.0
         x[worst[:moves]] -= 1.0
     raise RuntimeError("unit repair did not converge; please report this problem")
+
+
+def _sorted_smallest(index: np.ndarray, key: np.ndarray, m: int) -> np.ndarray:
+    """The ``m`` entries of ``index`` with the smallest ``key``, in increasing key order
+    (selection first, so only those ``m`` are sorted)."""
+    if 0 < m < len(index):
+        part = np.argpartition(key, m - 1)[:m]
+        index, key = index[part], key[part]
+    return index[np.argsort(key, kind="stable")][:m]
 
 
 def _smallest(values: np.ndarray, count: int) -> np.ndarray:

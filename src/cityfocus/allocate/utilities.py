@@ -101,6 +101,9 @@ class Utility:
         ``p d = 0`` (a zone nobody gains from stays at its lower bound)."""
         xp = namespace(d)
         active = (p * d) > 0
+        if xp is np and bool(active.all()):  # every zone gains: no stand-ins to mask
+            with quiet(xp):
+                return self._water(d, p)
         with quiet(xp):
             # a safe stand-in demand where inactive keeps torch gradients free of NaN
             d_safe = xp.where(active, d, self._stand_in_demand(d))
