@@ -27,16 +27,26 @@ def quiet(xp: Any) -> contextlib.AbstractContextManager:
     return np.errstate(all="ignore") if xp is np else contextlib.nullcontext()
 
 
-def take(x: Array, index: Array) -> Array:
-    """``x`` gathered along the last axis by ``index`` (``take_along_axis``)."""
+def take(x: Array, index: Array, flat: Array | None = None) -> Array:
+    """``x`` gathered along the last axis by ``index`` (``take_along_axis``); ``flat``, from
+    ``flat_index(index)``, saves recomputing the flat positions for several gathers."""
     if namespace(x) is not np:
         return namespace(x).take_along_dim(x, index, dim=-1)
     if x.ndim != 2:
         return np.take_along_axis(x, index, axis=-1)
     # flat gather: much faster than take_along_axis's broadcast fancy indexing
-    rows, n = x.shape
-    offsets = np.arange(0, rows * n, n, dtype=index.dtype)[:, None] if rows > 1 else 0
-    return np.take(np.ascontiguousarray(x).reshape(-1), index + offsets)
+    flat = flat_index(index, x.shape[-1]) if flat is None else flat
+    return np.take(np.ascontiguousarray(x).reshape(-1), flat)
+
+
+def flat_index(index: Array, n: int | None = None) -> Array:
+    """Positions in a flattened ``[R, n]`` array of a numpy ``[R, K]`` per-row ``index``
+    (``n`` defaults to ``K``; torch: ``index`` itself)."""
+    if namespace(index) is not np:
+        return index
+    rows = index.shape[0]
+    n = index.shape[-1] if n is None else n
+    return index + np.arange(0, rows * n, n, dtype=index.dtype)[:, None] if rows > 1 else index
 
 
 def like(value: Any, ref: Array) -> Array:
@@ -47,13 +57,19 @@ def like(value: Any, ref: Array) -> Array:
     return xp.as_tensor(value, dtype=ref.dtype, device=ref.device)
 
 
-def put(values: Array, index: Array) -> Array:
+def put(values: Array, index: Array, flat: Array | None = None) -> Array:
     """The inverse of ``take``: ``out[..., index[..., j]] = values[..., j]`` (``index`` a
-    permutation of the last axis)."""
+    permutation of the last axis; ``flat`` as in ``take``)."""
     if namespace(values) is not np:
         return namespace(values).empty_like(values).scatter(-1, index, values)
     rows, n = values.shape
     out = np.empty(rows * n, dtype=values.dtype)
-    offsets = np.arange(0, rows * n, n, dtype=index.dtype)[:, None] if rows > 1 else 0
-    out[index + offsets] = values
+    out[flat_index(index) if flat is None else flat] = values
     return out.reshape(rows, n)
+
+
+def common_value(x: Array) -> Array | float:
+    """``x`` as a float if it is one value broadcast to every entry (all strides 0, as
+    ``np.broadcast_to`` or ``Tensor.expand`` of a number gives), else ``x`` itself."""
+    strides = x.strides if namespace(x) is np else x.stride()
+    return float(x.reshape(-1)[0]) if x.ndim and not any(strides) else x

@@ -25,8 +25,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from cityfocus.allocate.arrays import Array, namespace, put, quiet, take
-from cityfocus.allocate.price_search import level_newton, level_select
+from cityfocus.allocate.arrays import (
+    Array,
+    common_value,
+    flat_index,
+    namespace,
+    put,
+    quiet,
+    take,
+)
+from cityfocus.allocate.price_search import level_dense, level_newton, level_select
 from cityfocus.allocate.problem import Allocation, AllocationProblem
 
 
@@ -61,9 +69,11 @@ def continuous_shares(problem: AllocationProblem) -> np.ndarray:
 
 def finish(problem: AllocationProblem, w: np.ndarray) -> Allocation:
     """Wrap shares into an ``Allocation`` (objective, per-zone marginal, shadow price)."""
-    marginal = problem.marginal(w)
+    # ``problem.marginal`` and ``problem.objective`` in one go (families share the work)
+    value, marginal = problem.utility.value_and_marginal(w, problem.demand)
+    marginal = problem.weights * marginal
     lam = shadow_price(marginal, w, problem.upper)
-    objective = problem.objective(w)
+    objective = (problem.weights * value).sum(-1)
     single = not problem.batched
     return Allocation(
         w=w,
@@ -79,7 +89,14 @@ def finish(problem: AllocationProblem, w: np.ndarray) -> Allocation:
 def shadow_price(marginal: np.ndarray, w: np.ndarray, upper: np.ndarray) -> np.ndarray:
     """Value of one more unit of budget: the largest marginal among zones below their upper
     bound (0 if none). Equals ``lam`` of the KKT conditions for any zone strictly inside."""
-    return np.where(w < upper, marginal, 0.0).max(axis=-1)
+    below = w < upper
+    if below.all():  # marginals are >= 0: the same maximum without the masked copy
+        return marginal.max(axis=-1)
+    return np.where(below, marginal, 0.0).max(axis=-1)
+
+
+# Batches of rows this long start Newton from the levels of every ``_ROW_STRIDE``-th zone.
+_ROW_STRIDE = 16
 
 
 def water_fill(a: Array, b: Array, lo: Array, hi: Array, budget: Array, t_max: float) -> Array:
@@ -96,12 +113,20 @@ def water_fill(a: Array, b: Array, lo: Array, hi: Array, budget: Array, t_max: f
     """
     xp = namespace(a)
     active = b > 0
-    with quiet(xp):
-        top = xp.where(active, xp.clip(a + b * t_max, lo, hi), lo)
-    sated = top.sum(axis=1) <= budget  # price 0: every zone at its peak and budget left
+    # every zone active: no masking (numpy's ``where`` costs ~10 clips per element)
+    every = bool(active.all())
+    hi_common = common_value(hi)
+    if every and t_max == float("inf") and isinstance(hi_common, float) and hi_common == t_max:
+        sated = xp.zeros_like(budget, dtype=bool)  # every zone's peak is unbounded
+    else:
+        with quiet(xp):
+            top = xp.clip(a + b * t_max, lo, hi)
+            top = top if every else xp.where(active, top, lo)
+        sated = top.sum(axis=1) <= budget  # price 0: every zone at its peak and budget left
     t = xp.where(sated, t_max, level(a, b, lo, hi, budget, t_max, sated))
     with quiet(xp):
-        w = xp.where(active, xp.clip(a + b * t[:, None], lo, hi), lo)
+        w = xp.clip(a + b * t[:, None], lo, hi)
+        w = w if every else xp.where(active, w, lo)
     if sated.any():
         # rows not sated may hold inf in ``top``: give them ``lo`` (they are not taken)
         sated_top = xp.where(sated[:, None], top, lo)
@@ -118,15 +143,39 @@ def level(
     tensor: ``price_search.level_newton``, rows it leaves unfinished by ``level_sorted``."""
     xp = namespace(a)
     if xp is np and a.shape[0] == 1:
-        t = level_select(a[0], b[0], lo[0], hi[0], float(budget[0]), t_max)
-        return newton_step(np.array([t]), a, b, lo, hi, budget)
+        return np.array([_level_row(a[0], b[0], lo[0], hi[0], float(budget[0]), t_max)])
     skip = xp.zeros_like(budget, dtype=bool) if sated is None else sated
-    t, done = level_newton(a, b, lo, hi, budget, t_max, skip)
+    active = b > 0
+    if not bool(active.all()):  # idle zones sit at lo for any finite level: no masks later
+        a = xp.where(active, a, lo)
+    start = None
+    n = a.shape[1]
+    if n >= 8 * _ROW_STRIDE:  # start each row from the level of its strided sample
+        k = _ROW_STRIDE
+        sample = (a[:, ::k], b[:, ::k], lo[:, ::k], hi[:, ::k])
+        start, _ = level_newton(*sample, budget * (sample[0].shape[1] / n), t_max, skip)
+    t, done = level_newton(a, b, lo, hi, budget, t_max, skip, start)  # done: exact step taken
     rest = ~(done | skip)
     if bool(rest.any()):
         rows = xp.nonzero(rest)[0] if xp is np else xp.nonzero(rest)[:, 0]
-        t[rows] = level_sorted(a[rows], b[rows], lo[rows], hi[rows], budget[rows], t_max)
-    return newton_step(t, a, b, lo, hi, budget)
+        part = (a[rows], b[rows], lo[rows], hi[rows], budget[rows])
+        t[rows] = newton_step(level_sorted(*part, t_max), *part)
+    return t
+
+
+def _level_row(
+    a: np.ndarray, b: np.ndarray, lo: np.ndarray, hi: np.ndarray, need: float, t_max: float
+) -> float:
+    """One numpy row: whole-row Newton (it ends with the exact Newton step itself); if it
+    does not settle, Kiwiel's search and the step."""
+    active = b > 0
+    a_dense = a if active.all() else np.where(active, a, lo)  # idle zones sit at lo
+    t = level_dense(a_dense, b, lo, hi, need, t_max)
+    if t is not None:
+        return t
+    t = level_select(a, b, lo, hi, need, t_max)
+    t_row = newton_step(np.array([t]), a_dense[None], b[None], lo[None], hi[None], np.array([need]))
+    return float(t_row[0])
 
 
 def level_sorted(a: Array, b: Array, lo: Array, hi: Array, budget: Array, t_max: float) -> Array:
@@ -162,14 +211,14 @@ def level_sorted(a: Array, b: Array, lo: Array, hi: Array, budget: Array, t_max:
 
 
 def newton_step(t: Array, a: Array, b: Array, lo: Array, hi: Array, budget: Array) -> Array:
-    """One Newton step on the exact budget sum (the segment search used a running sum)."""
+    """One Newton step on the exact budget sum (the segment search used a running sum).
+    Zones with ``b = 0`` must have ``lo <= a <= hi`` (``Utility.water`` gives ``a = 0``, and
+    bounds are ``>= 0``; ``level`` passes ``a = lo``), so they sit at a bound."""
     xp = namespace(a)
-    active = b > 0
     with quiet(xp):
         x = a + b * t[:, None]
-        w = xp.where(active, xp.clip(x, lo, hi), lo)
-        free = active & (x > lo) & (x < hi)
-        slope = xp.where(free, b, 0 * b).sum(axis=1)
+        w = xp.clip(x, lo, hi)
+        slope = (b * ((x > lo) & (x < hi))).sum(axis=1)
         ok = xp.isfinite(t) & (slope > 0)
         return xp.where(ok, t + (budget - w.sum(axis=1)) / xp.where(ok, slope, 1 + 0 * t), t)
 
@@ -199,17 +248,60 @@ def fill_linear(slope: Array, cap: Array, lo: Array, hi: Array, budget: Array) -
     beyond goes where it earns nothing (``spread_leftover``). All arrays ``[R, N]``."""
     xp = namespace(slope)
     top = xp.maximum(lo, xp.minimum(cap, hi))
-    room = xp.where(slope > 0, top - lo, 0 * lo)
+    room = xp.where(slope > 0, top - lo, 0.0)
+    if xp is np and slope.shape[0] == 1:
+        w = linear_row(slope[0], room[0], lo[0], top[0], float(budget[0] - lo[0].sum()))
+        if w is not None:
+            return w[None]
     order = xp.argsort(-slope, axis=1)
-    room_sorted, lo_sorted, top_sorted = (take(x, order) for x in (room, lo, top))
+    flat = flat_index(order)  # one set of gather positions for every take and the put
+    room_sorted, lo_sorted, top_sorted = (take(x, order, flat) for x in (room, lo, top))
     # room of the zones ahead (an exclusive running sum; inf once an unbounded zone passed)
     ahead = xp.concatenate([0 * lo[:, :1], xp.cumsum(room_sorted[:, :-1], axis=1)], axis=1)
     need = budget - lo.sum(axis=1)
     fill = xp.clip(xp.clip(need[:, None] - ahead, min=0.0), max=room_sorted)
-    full = (fill >= room_sorted) & (take(slope, order) > 0)
+    full = (fill >= room_sorted) & (take(slope, order, flat) > 0)
     # a filled zone sits exactly at its cap (lo + (cap - lo) may round past it)
-    w = put(xp.where(full, top_sorted, lo_sorted + fill), order)
+    w = put(xp.where(full, top_sorted, lo_sorted + fill), order, flat)
     sated = need > room.sum(axis=1)  # every positive slope filled, budget left at price 0
     if sated.any():
         w = xp.where(sated[:, None], spread_leftover(w, hi, budget), w)
+    return w
+
+
+def linear_row(
+    slope: np.ndarray, room: np.ndarray, lo: np.ndarray, top: np.ndarray, need: float
+) -> np.ndarray | None:
+    """``fill_linear`` for one numpy row by selection instead of a full sort, or ``None``
+    (the caller then sorts) when the sample's bracket misses the threshold or the row is
+    sated. Floyd and Rivest's sampling selection (R. W. Floyd, R. L. Rivest, "Expected time
+    bounds for selection", Commun. ACM 18 (1975) 165-172), weighted by room: a strided sample
+    estimates the threshold slope ``s*`` where the rooms above it add up to ``need``; one pass
+    checks that ``(s_lo, s_hi]`` brackets it, so every zone above ``s_hi`` is full, every zone
+    below ``s_lo`` stays at ``lo``, and only the few in between are sorted and filled (ties in
+    slope in any order, as the full sort). ``[N]`` arrays; ``room`` is 0 where ``slope <= 0``."""
+    n = slope.size
+    if n < 64 or not need > 0:
+        return None
+    room_c = np.minimum(room, need)  # no zone takes more than need: finite sums
+    step = n // min(n, max(1024, n // 64))  # a sample of 1,024 to 15,625 zones
+    order = np.argsort(-slope[::step])
+    sample, filled = slope[::step][order], np.cumsum(room_c[::step][order]) * step
+    j = int(np.searchsorted(filled, need))
+    k = 16 + 3 * int(np.sqrt(len(sample)))
+    s_hi = float(sample[j - k]) if j - k >= 0 else np.inf
+    s_lo = float(sample[j + k]) if j + k < len(sample) else -np.inf
+    above = slope > s_hi
+    mid = (slope > s_lo) & ~above
+    ahead = float(room_c @ above)
+    if not (ahead < need <= ahead + float(room_c @ mid)):
+        return None
+    w = np.where(above, top, lo)
+    cand = np.flatnonzero(mid)
+    cand = cand[np.argsort(-slope[cand])]
+    rooms = room_c[cand]
+    before = np.concatenate([[ahead], ahead + np.cumsum(rooms[:-1])])
+    fill = np.clip(np.clip(need - before, 0.0, None), None, rooms)
+    full = (fill >= room[cand]) & (slope[cand] > 0)
+    w[cand] = np.where(full, top[cand], lo[cand] + fill)
     return w

@@ -11,6 +11,7 @@ Shapes: ``N`` zones; a single problem has ``demand [N]`` and a scalar budget, a 
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -196,13 +197,27 @@ class AllocationProblem:
                 "lower the budget)"
             )
 
-    def with_demand(self, demand: Any) -> AllocationProblem:
-        """The same problem (family, budget, bounds, weights, units) for other demand."""
+    def with_demand(self, demand: Any, *, check: bool = True) -> AllocationProblem:
+        """The same problem (family, budget, bounds, weights, units) for other demand.
+
+        Args:
+            demand: same shape as this problem's demand.
+            check: validate it (finite, >= 0, and what the family needs, e.g. flow below
+                saturation for ``delay``). ``check=False`` is the fast path for trusted
+                callers re-solving one problem with fresh forecasts (the service, a training
+                loop): it only converts ``demand`` to float64 and reuses the validated budget,
+                bounds and weights; bad demand then gives undefined results, not an error.
+                Solving gives bit-identical results to the checked path on valid demand.
+        """
         if np.shape(demand) != self.demand.shape:
             raise AllocationError(
                 f"demand shape {np.shape(demand)} != the problem's {self.demand.shape}"
             )
-        return self._rebuild(demand, self.budget, ...)
+        if check:
+            return self._rebuild(demand, self.budget, ...)
+        trusted = copy.copy(self)  # shares the (read-only) bounds, weights and budget
+        trusted.demand = np.asarray(demand, dtype=np.float64)
+        return trusted
 
     def row(self, r: int) -> AllocationProblem:
         """Problem ``r`` of a batch, as a single problem."""

@@ -23,7 +23,13 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
-from cityfocus.allocate.continuous import fill_linear, level, spread_leftover
+from cityfocus.allocate.continuous import (
+    fill_linear,
+    level,
+    shadow_price,
+    spread_leftover,
+    water_fill,
+)
 from cityfocus.allocate.errors import AllocationError, where
 from cityfocus.allocate.utilities import Utility, make_utility
 
@@ -95,8 +101,46 @@ def solve_torch(
     b_total = _as(budget, d, shape[:1])
     if check:
         _validate(d, lo, hi, b_total, util)
+    inputs = (d, p, lo, hi, b_total)
+    if d.device.type == "cpu" and not (
+        torch.is_grad_enabled() and any(x.requires_grad for x in inputs)
+    ):
+        out = _solve_numpy(util, *(x.detach().numpy() for x in inputs))
+        w, objective, price = (torch.as_tensor(x, dtype=d.dtype) for x in out)
+    else:
+        w, objective, price = _solve_tensors(util, *inputs)
+    if single:
+        return TorchAllocation(w[0], objective[0], price[0])
+    return TorchAllocation(w, objective, price)
+
+
+def _solve_numpy(
+    util: Utility, d: np.ndarray, p: np.ndarray, lo: np.ndarray, hi: np.ndarray, budget: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """No gradient wanted, on the CPU: the numpy solver on zero-copy views of the tensors
+    (torch's CPU kernels are ~2x slower here; the answer is the same maths)."""
     if util.phi is None:
-        cap = _as(util.params()["cap"], d, shape)
+        cap = np.broadcast_to(np.asarray(util.params()["cap"], dtype=d.dtype), d.shape)
+        w = fill_linear(p * d, cap, lo, hi, budget)
+    else:
+        a, b = util.water(d, np.ascontiguousarray(p))
+        w = water_fill(a, b, lo, hi, budget, util.t_max())
+    value, marginal = util.value_and_marginal(w, d)
+    marginal = p * marginal
+    return w, (p * value).sum(-1), shadow_price(marginal, w, hi)
+
+
+def _solve_tensors(
+    util: Utility,
+    d: torch.Tensor,
+    p: torch.Tensor,
+    lo: torch.Tensor,
+    hi: torch.Tensor,
+    b_total: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The torch solver: differentiable shares, objective and shadow price."""
+    if util.phi is None:
+        cap = _as(util.params()["cap"], d, tuple(d.shape))
         slope = p * d
         # shares are piecewise constant in demand: keep it in the graph with a zero gradient
         w = fill_linear(slope, cap, lo, hi, b_total) + 0 * slope
@@ -104,10 +148,7 @@ def solve_torch(
         w = _water_fill_differentiable(util, d, p, lo, hi, b_total)
     marginal = p * util.marginal(w, d)
     price = torch.where(w < hi, marginal, torch.zeros_like(marginal)).amax(-1)
-    objective = (p * util.value(w, d)).sum(-1)
-    if single:
-        return TorchAllocation(w[0], objective[0], price[0])
-    return TorchAllocation(w, objective, price)
+    return w, (p * util.value(w, d)).sum(-1), price
 
 
 def _water_fill_differentiable(
@@ -118,8 +159,13 @@ def _water_fill_differentiable(
     hi: torch.Tensor,
     budget: torch.Tensor,
 ) -> torch.Tensor:
-    """Water-filling with the level found without autograd and the shares rebuilt with it."""
+    """Water-filling with the level found without autograd and the shares rebuilt with it
+    (only when a gradient can flow: otherwise the plain ``water_fill`` shares)."""
     t_max = util.t_max()
+    inputs = (d, p, lo, hi, budget)
+    if not (torch.is_grad_enabled() and any(x.requires_grad for x in inputs)):
+        with torch.no_grad():
+            return water_fill(*util.water(d, p), lo, hi, budget, t_max)
     with torch.no_grad():
         a0, b0 = util.water(d, p)
         active = b0 > 0

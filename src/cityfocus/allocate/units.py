@@ -57,8 +57,9 @@ def solve_units(problem: AllocationProblem) -> Allocation:
     lo = problem.lower.reshape(relaxed.shape)
     hi = problem.upper.reshape(relaxed.shape)
     start = np.clip(np.floor(relaxed + 1e-9), lo, hi)
-    x = np.stack([_repair(problem, r, start[r]) for r in range(len(start))])
-    return finish_units(problem, x.reshape(problem.demand.shape))
+    rows = [_repair(problem, r, start[r]) for r in range(len(start))]
+    x = np.stack([x for x, _ in rows]).reshape(problem.demand.shape)
+    return finish_units(problem, x, np.stack([nxt for _, nxt in rows]))
 
 
 def greedy_units(problem: AllocationProblem) -> Allocation:
@@ -86,34 +87,47 @@ def greedy_units(problem: AllocationProblem) -> Allocation:
 
 
 def unit_gains(
-    problem: AllocationProblem, x: np.ndarray, row: int = 0
+    problem: AllocationProblem, x: np.ndarray, row: int = 0, zones: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(next, last)`` for one row: gain of one more unit per zone (``-inf`` at the upper
-    bound) and gain of the last unit given (``+inf`` at the lower bound)."""
+    bound) and gain of the last unit given (``+inf`` at the lower bound); with ``zones``
+    (indices), for those zones only (``x`` then holds their units)."""
     n = problem.n_zones
     d = problem.rows()[row]
     p, lo, hi = (a.reshape(-1, n)[row] for a in (problem.weights, problem.lower, problem.upper))
     util = problem.utility
+    if zones is not None:
+        d, p, lo, hi = d[zones], p[zones], lo[zones], hi[zones]
+        util = util.take(zones) if util.params_per_zone() else util
     nxt = np.where(x < hi, p * util.increment(x, d, 1.0), -np.inf)
     last = np.where(x > lo, p * util.increment(np.maximum(x - 1.0, 0.0), d, 1.0), np.inf)
     return nxt, last
 
 
-def _repair(problem: AllocationProblem, row: int, x: np.ndarray) -> np.ndarray:
-    """Fix the unit count of ``x`` to the budget, then swap until the optimality rule holds."""
+def _repair(problem: AllocationProblem, row: int, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fix the unit count of ``x`` to the budget, then swap until the optimality rule holds.
+
+    Returns ``(x, next)``, ``next`` the gains of one more unit at the final ``x``. The gains
+    are computed once for every zone, then only for the zones a step changed
+    (incremental: a round costs ``O(N)`` comparisons plus transcendental work on the moved
+    zones alone)."""
     x = x.copy()
     k = float(problem.budget.reshape(-1)[row])
+    nxt, last = unit_gains(problem, x, row)
+
+    def moved(zones: np.ndarray, step: float) -> None:
+        x[zones] += step
+        nxt[zones], last[zones] = unit_gains(problem, x[zones], row, zones)
+
     for _ in range(_MAX_ROUNDS):
         missing = int(round(k - x.sum()))
         if missing == 0:
             break
-        nxt, last = unit_gains(problem, x, row)
         if missing > 0:  # give one unit each to the best zones with room
-            x[_smallest(-nxt, missing)] += 1.0
+            moved(_smallest(-nxt, missing), 1.0)
         else:  # take one unit each from the zones whose last unit gains least
-            x[_smallest(last, -missing)] -= 1.0
+            moved(_smallest(last, -missing), -1.0)
     for _ in range(_MAX_ROUNDS):
-        nxt, last = unit_gains(problem, x, row)
         # only gains above the smallest loss, and losses below the largest gain, can pair up
         best = np.flatnonzero(nxt > last.min())
         worst = np.flatnonzero(last < nxt.max())
@@ -125,9 +139,10 @@ def _repair(problem: AllocationProblem, row: int, x: np.ndarray) -> np.ndarray:
         better = (gain > loss + _SWAP_RTOL * scale) & np.isfinite(gain) & np.isfinite(loss)
         moves = int(np.argmin(better)) if not better.all() else m
         if moves == 0:
-            return x
-        x[best[:moves]] += 1.0
-        x[worst[:moves]] -= 1.0
+            return x, nxt
+        # a zone is never both (its next gain would have to beat its own last one)
+        moved(best[:moves], 1.0)
+        moved(worst[:moves], -1.0)
     raise RuntimeError("unit repair did not converge; please report this problem")
 
 
@@ -148,11 +163,16 @@ def _smallest(values: np.ndarray, count: int) -> np.ndarray:
     return finite[np.argpartition(values[finite], count - 1)[:count]]
 
 
-def finish_units(problem: AllocationProblem, x: np.ndarray) -> Allocation:
+def finish_units(
+    problem: AllocationProblem, x: np.ndarray, next_gain: np.ndarray | None = None
+) -> Allocation:
     """Wrap whole units into an ``Allocation``: ``marginal`` is each zone's gain from one more
-    unit, ``shadow_price`` the best of those (the value of one more unit of budget)."""
+    unit, ``shadow_price`` the best of those (the value of one more unit of budget).
+    ``next_gain`` (``[B, N]``, as ``unit_gains`` gives at ``x``) saves recomputing them."""
     n = problem.n_zones
-    nxt = np.stack([unit_gains(problem, xr, r)[0] for r, xr in enumerate(x.reshape(-1, n))])
+    nxt = next_gain
+    if nxt is None:
+        nxt = np.stack([unit_gains(problem, xr, r)[0] for r, xr in enumerate(x.reshape(-1, n))])
     price = np.where(np.isfinite(nxt), nxt, 0.0).max(axis=1)
     marginal = np.where(np.isfinite(nxt), nxt, 0.0).reshape(x.shape)
     objective = problem.objective(x)

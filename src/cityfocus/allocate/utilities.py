@@ -92,6 +92,10 @@ class Utility:
         v = self.value(w, d)
         return v if self.sense == "max" else -v
 
+    def value_and_marginal(self, w: Array, d: Array) -> tuple[Array, Array]:
+        """``(value(w, d), marginal(w, d))``; families override it to share the work."""
+        return self.value(w, d), self.marginal(w, d)
+
     def marginal_left(self, w: Array, d: Array) -> Array:
         """Left derivative of the gain; equals ``marginal`` for the smooth families."""
         return self.marginal(w, d)
@@ -101,7 +105,7 @@ class Utility:
         ``p d = 0`` (a zone nobody gains from stays at its lower bound)."""
         xp = namespace(d)
         active = (p * d) > 0
-        if xp is np and bool(active.all()):  # every zone gains: no stand-ins to mask
+        if bool(active.all()):  # every zone gains: no stand-ins to mask
             with quiet(xp):
                 return self._water(d, p)
         with quiet(xp):
@@ -199,6 +203,11 @@ class Coverage(Utility):
     def marginal(self, w: Array, d: Array) -> Array:
         alpha = self._p("alpha", w)
         return d * alpha * namespace(w).exp(-alpha * w)
+
+    def value_and_marginal(self, w: Array, d: Array) -> tuple[Array, Array]:
+        xp, alpha = namespace(w), self._p("alpha", w)
+        rate = -alpha * w  # the same operations as value and marginal
+        return -d * xp.expm1(rate), d * alpha * xp.exp(rate)
 
     def increment(self, w: Array, d: Array, step: Array | float = 1.0) -> Array:
         xp, alpha = namespace(w), self._p("alpha", w)
@@ -304,6 +313,11 @@ class Linear(Utility):
     def marginal_left(self, w: Array, d: Array) -> Array:
         return namespace(w).where(w <= self._p("cap", w), d + 0 * w, 0 * w)
 
+    def value_and_marginal(self, w: Array, d: Array) -> tuple[Array, Array]:
+        xp, cap = namespace(w), self._p("cap", w)
+        below, zero = w < cap, 0 * w  # the same operations as value and marginal
+        return d * xp.where(below, w, cap + zero), xp.where(below, d + zero, zero)
+
     def increment(self, w: Array, d: Array, step: Array | float = 1.0) -> Array:
         return self.value(w + step, d) - self.value(w, d)
 
@@ -351,6 +365,11 @@ class Delay(Utility):
         xp = namespace(w)
         slack = xp.where(w < 1.0, 1.0 - w, 0 * w)
         return d * self._scale(d) * slack
+
+    def value_and_marginal(self, w: Array, d: Array) -> tuple[Array, Array]:
+        slack = namespace(w).where(w < 1.0, 1.0 - w, 0 * w)
+        weight = d * self._scale(d)  # the same operations as value and marginal
+        return 0.5 * weight * slack**2, weight * slack
 
     def increment(self, w: Array, d: Array, step: Array | float = 1.0) -> Array:
         xp = namespace(w)
