@@ -36,7 +36,7 @@ def store(tmp_path: Path):
 
 def test_migrations_reach_head_and_match_the_tables(store) -> None:
     with store.engine.connect() as conn:
-        assert current_revision(conn) == head_revision() == "0001"
+        assert current_revision(conn) == head_revision() == "0002"
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
     assert store.ready() == (True, "ok")

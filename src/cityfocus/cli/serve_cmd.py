@@ -8,7 +8,9 @@ starts fast and loads no torch.
 from __future__ import annotations
 
 import errno
+import os
 import socket
+import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +24,9 @@ from cityfocus.errors import CityfocusError
 
 if TYPE_CHECKING:
     from cityfocus.serve.store.engine import Store
+
+DB_ENV = "CITYFOCUS_DB"
+PARENT_ENV = "CITYFOCUS_WORKER_PARENT"  # a worker started by serve stops when serve is gone
 
 token_app = typer.Typer(help="API tokens of cityfocus serve (scopes read, write, admin).",
                         no_args_is_help=True)
@@ -65,8 +70,10 @@ def _listen(host: str, port: int) -> socket.socket:
     except (socket.gaierror, UnicodeError) as err:
         raise CityfocusError(f"--host {host!r}: not an address this machine can listen on "
                              f"({getattr(err, 'strerror', None) or err})") from None
-    family, _, _, _, address = infos[0]
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    family, _, proto, _, address = infos[0]
+    # proto IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say TCP, and
+    # without it every keep-alive answer waits ~40 ms for the client's delayed ACK (Nagle)
+    sock = socket.socket(family, socket.SOCK_STREAM, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
@@ -82,15 +89,26 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-@app.command("serve")
+serve_app = typer.Typer(help="Run the live service (OpenAPI at /docs); `serve worker` runs "
+                        "its jobs.", invoke_without_command=True)
+app.add_typer(serve_app, name="serve")
+
+
+@serve_app.callback()
 def serve(
+    ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", min=0, max=65535,
                              help="Port to listen on (0: any free port)."),
     data_dir: Path | None = _data_dir_option(),
     db: str | None = _db_option(),
+    workers: int = typer.Option(1, "--workers", min=0, max=64,
+                                help="Worker processes to start for jobs (0: none; run "
+                                "`cityfocus serve worker` yourself)."),
 ) -> None:
     """Run the service (OpenAPI at /docs; stops gracefully on SIGTERM or Ctrl-C)."""
+    if ctx.invoked_subcommand is not None:
+        return
     sock = _listen(host, port)
     try:
         store = _open(data_dir, db)
@@ -105,10 +123,74 @@ def serve(
     _note(f"cityfocus serve on http://{host}:{bound[1]} (OpenAPI at /docs)")
     config = uvicorn.Config(create_app(store), access_log=False, log_level="info",
                             timeout_graceful_shutdown=10)
+    children = [_start_worker(store) for _ in range(workers)]
+    if children:
+        _note(f"started {len(children)} worker process(es) for jobs")
     try:
         uvicorn.Server(config).run(sockets=[sock])
     finally:
+        _stop_workers(children)
         sock.close()
+        store.close()
+
+
+def _start_worker(store: Store) -> subprocess.Popen[bytes]:
+    """A ``cityfocus serve worker`` child on the same store (a ``--db`` URL goes through the
+    environment, not the command line, so its password is not in the process list)."""
+    env = dict(os.environ, **{PARENT_ENV: str(os.getpid())})
+    command = [sys.executable, "-m", "cityfocus", "serve", "worker"]
+    if store.data_dir is not None:
+        command += ["--data-dir", str(store.data_dir)]
+    else:
+        env[DB_ENV] = store.url.render_as_string(hide_password=False)
+    return subprocess.Popen(command, env=env)
+
+
+def _stop_workers(children: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM each worker (a job in flight is handed back to the queue), then wait. (When
+    uvicorn re-raises SIGTERM this is skipped; the workers then notice their parent is
+    gone and stop by themselves.)"""
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    for child in children:
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+@serve_app.command("worker")
+def serve_worker(
+    data_dir: Path | None = _data_dir_option(),
+    db: str | None = typer.Option(None, "--db", envvar=DB_ENV,
+                                  help="A database URL instead of --data-dir (or the "
+                                  f"{DB_ENV} environment variable)."),
+    stale_after: float = typer.Option(30.0, "--stale-after", min=1.0,
+                                      help="Seconds without a heartbeat after which another "
+                                      "worker's running job counts as interrupted."),
+    once: bool = typer.Option(False, "--once", help="Exit when no job is queued."),
+) -> None:
+    """Run jobs (training, retraining) from the service's store until SIGTERM or Ctrl-C.
+
+    A job left running by a worker that stopped is re-queued once, then failed."""
+    import signal
+
+    from cityfocus.cli.serve_compute import train
+    from cityfocus.serve.jobs.worker import Worker
+    from cityfocus.serve.store.engine import open_store, shown_url
+
+    store = open_store(data_dir, db)
+    parent = os.environ.get(PARENT_ENV, "")
+    worker = Worker(store, train, stale_after=stale_after,
+                    parent=int(parent) if parent.isdigit() else None)
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: worker.stop.set())
+    _note(f"cityfocus serve worker {worker.name} on {shown_url(store.url)}")
+    try:
+        worker.run(once=once)
+    finally:
         store.close()
 
 

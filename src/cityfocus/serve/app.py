@@ -5,10 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from cityfocus.serve.decisions.forecast import ForecastCache
-from cityfocus.serve.errors import ServiceError, Unauthorized, Unprocessable
+from cityfocus.serve.errors import (
+    ServiceError,
+    Unauthorized,
+    Unprocessable,
+    validation_error,
+)
 from cityfocus.serve.logs import AccessLog, configure_access_log
 from cityfocus.serve.store.engine import Store
 
@@ -17,7 +23,10 @@ def create_app(store: Store) -> FastAPI:
     """The service over an open, migrated ``store`` (see ``store.open_store``)."""
     from cityfocus.serve.cities.router import router as cities
     from cityfocus.serve.decisions.router import router as decisions
+    from cityfocus.serve.jobs.router import router as jobs
+    from cityfocus.serve.models.router import router as models
     from cityfocus.serve.observations.router import router as observations
+    from cityfocus.serve.outcomes.router import router as outcomes
     from cityfocus.serve.tokens.router import router as tokens
 
     app = FastAPI(title="cityfocus", version=_version(),
@@ -28,9 +37,16 @@ def create_app(store: Store) -> FastAPI:
     app.state.forecasts = ForecastCache()
     for router in (cities, observations, decisions, tokens):
         app.include_router(router)
+    app.include_router(models)
+    app.include_router(jobs)
+    app.include_router(outcomes)
     app.add_exception_handler(ServiceError, _service_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
     configure_access_log()
     app.add_middleware(AccessLog)
+    from cityfocus.serve.metrics import install_metrics  # GET /metrics, latency, counters
+
+    install_metrics(app)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
+
+from fastapi import Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 
 
 class ServiceError(Exception):
@@ -48,3 +54,21 @@ class Forbidden(ServiceError):
     """A valid token without the scope or the city the request needs."""
 
     status = 403
+
+
+def finite_json(value: Any) -> Any:
+    """``value`` with the floats JSON cannot carry (inf, nan) written as strings."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: finite_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_json(v) for v in value]
+    return value
+
+
+async def validation_error(_request: Request, err: RequestValidationError) -> JSONResponse:
+    """FastAPI's 422 answer, but encodable when the rejected input was ``Infinity`` or
+    ``NaN`` (Python's JSON reads them; the default answer echoes them and fails: a 500)."""
+    return JSONResponse({"detail": finite_json(jsonable_encoder(err.errors()))},
+                        status_code=422)

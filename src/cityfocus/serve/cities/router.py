@@ -9,10 +9,11 @@ from cityfocus.data.timestep import format_freq
 from cityfocus.serve.auth import require
 from cityfocus.serve.cities.schemas import CityOut, CitySummary, ZoneOut
 from cityfocus.serve.cities.service import city_zones, describe_city, list_cities
+from cityfocus.serve.contract import GUARDED, error_responses
 from cityfocus.serve.deps import get_session
 from cityfocus.serve.store.tables import Token
 
-router = APIRouter(prefix="/cities", tags=["cities"])
+router = APIRouter(prefix="/cities", tags=["cities"], responses=GUARDED)
 
 
 @router.get("", response_model=list[CitySummary])
@@ -29,7 +30,8 @@ def get_cities(token: Token = Depends(require("read")),
             for c in list_cities(session, allowed)]
 
 
-@router.get("/{city}", response_model=CityOut, dependencies=[Depends(require("read"))])
+@router.get("/{city}", response_model=CityOut, dependencies=[Depends(require("read"))],
+            responses=error_responses(404))
 def get_city(city: str, session: Session = Depends(get_session)) -> CityOut:
     """A city: zones, features, frequency, adjacency (edge list), card, observation span."""
     info = describe_city(session, city)

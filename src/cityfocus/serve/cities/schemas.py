@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from pydantic import BaseModel, Field
+
+from cityfocus.serve.contract import ClockTime
 
 
 class ZoneOut(BaseModel):
@@ -33,5 +34,5 @@ class CityOut(BaseModel):
         description="the road/zone graph as edges [from zone, to zone, weight]")
     card: dict[str, Any] = Field(description="the dataset card in brief")
     observations: int
-    first_time: dt.datetime | None
-    last_time: dt.datetime | None
+    first_time: ClockTime | None
+    last_time: ClockTime | None

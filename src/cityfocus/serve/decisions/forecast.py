@@ -1,9 +1,12 @@
 """The forecast seam: ``forecast_for(session, city, horizon)`` is the one place the service
-turns stored observations into a forecast. Today it fits the historical average
-(``cityfocus.models``) on everything stored; model versions slot in here later.
+turns stored observations into a forecast. It uses the city's active model version
+(``cityfocus.serve.models``) when there is one, else the default: the historical average
+(``cityfocus.models``) fitted on everything stored. A historical-average version is refitted
+here (numpy); a neural version predicts in a child process (``models.predict``), so this
+process never loads torch.
 
 ``ForecastCache`` keeps the last forecast per city in process memory, keyed by the city's
-``data_version`` (bumped by every ingest), the horizon and the forecaster, so a what-if
+``data_version`` (bumped by every ingest), the horizon and the active version, so a what-if
 re-solves on it without reading the observations again.
 """
 
@@ -20,6 +23,10 @@ from cityfocus.data.citydata import CityData
 from cityfocus.models.baselines import HistoricalAverage
 from cityfocus.models.forecast import Forecast
 from cityfocus.serve.cities.service import city_data, get_city
+from cityfocus.serve.errors import Unprocessable
+from cityfocus.serve.models.predict import predict_in_child
+from cityfocus.serve.models.service import active_version
+from cityfocus.serve.store.tables import ModelVersion
 
 FORECASTER = "historical_average"
 
@@ -35,6 +42,8 @@ class CityForecast:
             demand.
         data_sha256: SHA-256 of the data (times, values, mask, zones, features, target).
         data_version: the city's ``data_version`` it was read at.
+        model_version: the active model version used (None: the default forecaster);
+            ``model_version_id`` its row id, ``checkpoint_sha256`` its checkpoint's hash.
     """
 
     city: str
@@ -45,6 +54,9 @@ class CityForecast:
     demand: np.ndarray
     data_sha256: str
     data_version: int
+    model_version: int | None = None
+    model_version_id: int | None = None
+    checkpoint_sha256: str | None = None
 
 
 def data_digest(data: CityData) -> str:
@@ -58,25 +70,51 @@ def data_digest(data: CityData) -> str:
     return digest.hexdigest()
 
 
-def forecast_for(session: Session, city_name: str, horizon: int,
-                 forecaster: str = FORECASTER) -> CityForecast:
-    """Fit ``forecaster`` on the city's stored observations and forecast the ``horizon``
-    steps after the last stored step.
+def forecast_for(session: Session, city_name: str, horizon: int) -> CityForecast:
+    """Forecast the ``horizon`` steps after the city's last stored step with its active model
+    version (else the historical average fitted on everything stored).
 
     Raises:
         NotFound: no such city, or it has no observations yet.
+        Unprocessable: the active version forecasts fewer steps than ``horizon``, or it
+            cannot forecast this data (its one-line reason).
     """
-    if forecaster != FORECASTER:  # the model registry comes later
-        raise ValueError(f"unknown forecaster {forecaster!r}")
     city = get_city(session, city_name)
-    version = city.data_version
+    version = active_version(session, city)
+    data_version = city.data_version
     data = city_data(session, city)
-    model = HistoricalAverage(horizon=horizon).fit(data)
-    forecast = model.predict(data)
+    if version is None or version.forecaster == FORECASTER:
+        weekly = True if version is None else bool(version.params.get("weekly", True))
+        model = HistoricalAverage(horizon=horizon, weekly=weekly).fit(data)
+        forecast = model.predict(data)
+    else:
+        forecast = _neural_forecast(version, data, horizon)
     demand = np.clip(forecast.mean.astype(np.float64), 0, None).sum(axis=0)
-    return CityForecast(city=city.name, forecaster=forecaster, horizon=horizon, data=data,
-                        forecast=forecast, demand=demand, data_sha256=data_digest(data),
-                        data_version=version)
+    return CityForecast(
+        city=city.name, forecaster=FORECASTER if version is None else version.forecaster,
+        horizon=horizon, data=data, forecast=forecast, demand=demand,
+        data_sha256=data_digest(data), data_version=data_version,
+        model_version=None if version is None else version.version,
+        model_version_id=None if version is None else version.id,
+        checkpoint_sha256=None if version is None else version.checkpoint_sha256)
+
+
+def _neural_forecast(version: ModelVersion, data: CityData, horizon: int) -> Forecast:
+    """The first ``horizon`` steps of a neural version's forecast (made in a child process)."""
+    trained = int(version.params.get("horizon", 0))
+    if horizon > trained:
+        raise Unprocessable(f"the active model version {version.version} ({version.forecaster}) "
+                            f"forecasts {trained} steps; ask for a horizon of at most {trained}",
+                            ["body", "horizon"])
+    forecast = predict_in_child(version.checkpoint, data)
+    return Forecast(forecast.mean[:horizon], forecast.timestamps[:horizon], forecast.zones,
+                    forecast.window_end)
+
+
+def _active_key(session: Session, city_name: str) -> tuple[int, int | None]:
+    city = get_city(session, city_name)
+    version = active_version(session, city)
+    return city.data_version, None if version is None else version.id
 
 
 class ForecastCache:
@@ -86,15 +124,14 @@ class ForecastCache:
         self._last: dict[str, CityForecast] = {}
         self._lock = threading.Lock()
 
-    def get(self, session: Session, city_name: str, horizon: int,
-            forecaster: str = FORECASTER) -> CityForecast:
-        version = get_city(session, city_name).data_version
+    def get(self, session: Session, city_name: str, horizon: int) -> CityForecast:
+        data_version, model_version_id = _active_key(session, city_name)
         with self._lock:
             cached = self._last.get(city_name)
-        if (cached is not None and cached.data_version == version
-                and cached.horizon == horizon and cached.forecaster == forecaster):
+        if (cached is not None and cached.data_version == data_version
+                and cached.horizon == horizon and cached.model_version_id == model_version_id):
             return cached
-        fresh = forecast_for(session, city_name, horizon, forecaster)
+        fresh = forecast_for(session, city_name, horizon)
         with self._lock:
             self._last[city_name] = fresh
         return fresh

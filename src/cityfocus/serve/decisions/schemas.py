@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+
+from cityfocus.allocate import FAMILIES
+from cityfocus.serve.contract import ClockTime, UtcTime
+
+
+def _known_family(value: str) -> str:
+    """The family's name in lower case; a ValueError naming the valid ones otherwise."""
+    name = value.lower()
+    if name not in FAMILIES:
+        raise ValueError(f"unknown utility family {value!r}; valid families: "
+                         f"{', '.join(FAMILIES)}")
+    return name
+
+
+# the schema lists the families (any letter case is accepted)
+Family = Annotated[str, AfterValidator(_known_family),
+                   WithJsonSchema({"type": "string", "enum": list(FAMILIES)},
+                                  mode="validation")]
 
 
 class ZoneBounds(BaseModel):
@@ -28,10 +45,10 @@ class DecisionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     budget: float = Field(gt=0, allow_inf_nan=False)
-    family: str = "coverage"
-    units: bool = False
+    family: Family = "coverage"
+    units: bool = Field(False, strict=True)  # 0 or "yes" is a mistake, not a bool
     bounds: dict[str, ZoneBounds] | None = None
-    params: dict[str, float] | None = None
+    params: dict[str, Annotated[float, Field(allow_inf_nan=False)]] | None = None
     horizon: int | None = Field(None, ge=1, le=10_000)
 
 
@@ -47,11 +64,15 @@ class ZoneDecision(BaseModel):
 
 class ForecastInfo(BaseModel):
     forecaster: str
-    start: dt.datetime
-    end: dt.datetime
+    start: ClockTime
+    end: ClockTime
     horizon: int
     frequency: str
     data_sha256: str
+    model_version: int | None = Field(
+        None, description="the city's active model version used; null: the default "
+        "historical average")
+    checkpoint_sha256: str | None = None
 
 
 class DecisionBody(BaseModel):
@@ -72,13 +93,13 @@ class DecisionBody(BaseModel):
 
 class DecisionOut(DecisionBody):
     id: int
-    created_at: dt.datetime
+    created_at: UtcTime
     idempotency_key: str | None = None
 
 
 class DecisionSummary(BaseModel):
     id: int
-    created_at: dt.datetime
+    created_at: UtcTime
     inputs_sha256: str
     family: str
     budget: float

@@ -128,13 +128,19 @@ def decision_body(cached: CityForecast, body: dict[str, Any], solved: Solved, *,
              for i, (z, name) in enumerate(zip(data.zones["id"], data.zones["name"],
                                                strict=True))]
     times = cached.forecast.timestamps
-    inputs = {"request": body, "forecaster": cached.forecaster, "data": cached.data_sha256}
+    inputs: dict[str, Any] = {"request": body, "forecaster": cached.forecaster,
+                              "data": cached.data_sha256}
+    if cached.model_version is not None:  # the default forecaster's hashes stay as they were
+        inputs["model_version"] = {"version": cached.model_version,
+                                   "checkpoint_sha256": cached.checkpoint_sha256}
     return {
         "city": cached.city, "stored": stored, "request": body,
         "inputs_sha256": sha256_json(inputs),
         "forecast": {"forecaster": cached.forecaster, "start": times[0].isoformat(),
                      "end": times[-1].isoformat(), "horizon": cached.horizon,
-                     "frequency": format_freq(data.freq), "data_sha256": cached.data_sha256},
+                     "frequency": format_freq(data.freq), "data_sha256": cached.data_sha256,
+                     "model_version": cached.model_version,
+                     "checkpoint_sha256": cached.checkpoint_sha256},
         "family": body["family"], "budget": float(body["budget"]), "units": body["units"],
         "objective": float(alloc.objective), "shadow_price": float(alloc.shadow_price),
         "zones": zones,
@@ -175,7 +181,8 @@ def decide(session: Session, cache: ForecastCache, city_name: str, request: Deci
     result = decision_body(cached, body, solve_on(cached, body), stored=True, explain=True)
     decision = Decision(city_id=city.id, idempotency_key=idempotency_key, request=body,
                         request_sha256=request_sha, inputs_sha256=result["inputs_sha256"],
-                        forecaster=cached.forecaster, result=result, token_id=token_id)
+                        forecaster=cached.forecaster, result=result, token_id=token_id,
+                        model_version_id=cached.model_version_id)
     session.add(decision)
     try:
         session.commit()

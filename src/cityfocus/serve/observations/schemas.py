@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cityfocus.serve.contract import ClockTime
+
 MAX_ROWS = 100_000
 
 
@@ -34,6 +36,6 @@ class IngestResult(BaseModel):
     city: str
     accepted: int = Field(description="rows written (a re-sent row replaces the stored one)")
     distinct: int = Field(description="distinct (zone, feature, time) keys in the batch")
-    first_time: dt.datetime
-    last_time: dt.datetime
+    first_time: ClockTime
+    last_time: ClockTime
     data_version: int

@@ -6,13 +6,14 @@ simply more rows. Within one batch the last row of a key wins."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Executable, Table, update
+from sqlalchemy import Dialect, Executable, Table, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeEngine
 
 from cityfocus.serve.cities.service import city_zones, get_city
 from cityfocus.serve.errors import Unprocessable
@@ -31,13 +32,20 @@ def naive_time(value: dt.datetime) -> dt.datetime:
 
 def bulk_upsert(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Insert ``rows`` of ``observations``, replacing value, observed_by and received_at of
-    keys already stored (``INSERT … ON CONFLICT DO UPDATE`` on SQLite and PostgreSQL)."""
+    keys already stored (``INSERT … ON CONFLICT DO UPDATE`` on SQLite and PostgreSQL).
+
+    The statement is compiled once and handed to the driver's ``executemany`` with the
+    values already converted for it: SQLAlchemy's per-row parameter processing cost more than
+    the database's own insert (a 10 000-row batch: ~120 of ~150 ms on SQLite). Each distinct
+    value of a converted column (the times) is converted once.
+    """
     if not rows:
         return
     table = cast(Table, Observation.__table__)
     replaced = ("value", "observed_by", "received_at")
     stmt: Executable
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":
         pg = postgresql.insert(table)
         stmt = pg.on_conflict_do_update(index_elements=list(_KEY),
                                         set_={c: pg.excluded[c] for c in replaced})
@@ -45,7 +53,35 @@ def bulk_upsert(session: Session, rows: Sequence[dict[str, Any]]) -> None:
         lite = sqlite.insert(table)
         stmt = lite.on_conflict_do_update(index_elements=list(_KEY),
                                           set_={c: lite.excluded[c] for c in replaced})
-    session.execute(stmt, list(rows))
+    columns = list(rows[0])
+    compiled = stmt.compile(dialect=dialect, column_keys=columns)
+    order = list(compiled.positiontup or []) if dialect.positional else columns
+    convert = [_converter(table.c[name].type, dialect) for name in order]
+    values = [tuple(c(row[name]) for c, name in zip(convert, order, strict=True))
+              for row in rows]
+    params: list[Any] = values if dialect.positional else [
+        dict(zip(order, v, strict=True)) for v in values]
+    session.connection().exec_driver_sql(str(compiled), params)
+
+
+def _converter(kind: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any]:
+    """The column type's bind conversion for ``dialect`` (memoized per value), or identity."""
+    process = kind.dialect_impl(dialect).bind_processor(dialect)
+    if process is None:
+        return _same
+    seen: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        done = seen.get(value, seen)
+        if done is seen:
+            done = seen[value] = process(value)
+        return done
+
+    return convert
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 @dataclass(frozen=True)
@@ -81,7 +117,10 @@ def ingest(session: Session, city_name: str, rows: Sequence[ObservationRow]) -> 
         if feature is None:
             raise _bad(index, "feature", f"unknown feature {row.feature!r}; the city's "
                        f"features are {', '.join(city.features)}")
-        time = naive_time(row.time)
+        try:
+            time = naive_time(row.time)
+        except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 has no UTC time
+            raise _bad(index, "time", f"{row.time.isoformat()} is out of range in UTC") from None
         offset = time - origin
         if offset.microseconds or (offset.days * 86400 + offset.seconds) % step:
             raise _bad(index, "time", f"{time.isoformat()} is not on the city's clock "

@@ -14,13 +14,18 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
+    LargeBinary,
     SmallInteger,
     String,
+    Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -105,6 +110,8 @@ class Decision(Base):
     forecaster: Mapped[str] = mapped_column(String(64))
     result: Mapped[dict[str, Any]] = mapped_column(JSON)
     token_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # the model version the forecast came from (None: the default historical average)
+    model_version_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Token(Base):
@@ -119,3 +126,87 @@ class Token(Base):
     secret_sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class ModelVersion(Base):
+    """A forecaster checkpoint registered for a city as version 1, 2, ... (per city).
+
+    The checkpoint's bytes live in the row (``checkpoint``), so SQLite and PostgreSQL stores
+    keep them alike and a version is written in the same transaction as its metadata; at most
+    one version per city is ``active`` (a partial unique index).
+    """
+
+    __tablename__ = "model_versions"
+    __table_args__ = (
+        UniqueConstraint("city_id", "version"),
+        Index("ux_model_versions_active", "city_id", unique=True,
+              sqlite_where=text("active"), postgresql_where=text("active")),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("cities.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    forecaster: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    checkpoint: Mapped[bytes] = mapped_column(LargeBinary)
+    checkpoint_sha256: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(32))  # "upload" | "job <id>"
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Job(Base):
+    """A background job (``train`` or ``retrain``) a worker process claims and runs."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("cities.id", ondelete="CASCADE"),
+                                         index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "train" | "retrain"
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # queued|running|done|failed
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    log: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    heartbeat: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    model_version_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class Outcome(Base):
+    """What a decision then met: the realized demand per zone and the decision's figures."""
+
+    __tablename__ = "outcomes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    decision_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("decisions.id", ondelete="CASCADE"), unique=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("cities.id", ondelete="CASCADE"),
+                                         index=True)
+    model_version_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    realized: Mapped[dict[str, Any]] = mapped_column(JSON)
+    regret: Mapped[float] = mapped_column(Float)
+    oracle_objective: Mapped[float] = mapped_column(Float)
+    normalized_regret: Mapped[float] = mapped_column(Float)
+    hit_rate: Mapped[float | None] = mapped_column(Float, nullable=True)
+    pai: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class RetrainPolicy(Base):
+    """When to enqueue a retrain job for a city: every ``every`` outcomes, or when the
+    rolling normalized regret over the last ``window`` outcomes exceeds ``drift``."""
+
+    __tablename__ = "retrain_policies"
+
+    city_id: Mapped[int] = mapped_column(ForeignKey("cities.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    every: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    drift: Mapped[float | None] = mapped_column(Float, nullable=True)
+    window: Mapped[int] = mapped_column(Integer)
+    job: Mapped[dict[str, Any]] = mapped_column(JSON)  # the retrain job's params
+    outcomes_at_last: Mapped[int] = mapped_column(Integer, default=0)

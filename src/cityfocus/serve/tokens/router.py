@@ -9,13 +9,15 @@ from sqlalchemy.orm import Session
 
 from cityfocus.errors import CityfocusError
 from cityfocus.serve.auth import require
+from cityfocus.serve.contract import GUARDED, TokenId, error_responses
 from cityfocus.serve.deps import get_session
 from cityfocus.serve.errors import Unprocessable
 from cityfocus.serve.tokens.schemas import TokenCreate, TokenCreated, TokenOut
 from cityfocus.serve.tokens.service import create_token, list_tokens, revoke_token
 
 router = APIRouter(prefix="/tokens", tags=["tokens"],
-                   dependencies=[Depends(require("admin", all_cities=True))])
+                   dependencies=[Depends(require("admin", all_cities=True))],
+                   responses=GUARDED)
 
 
 @router.get("", response_model=list[TokenOut])
@@ -24,7 +26,8 @@ def get_tokens(session: Session = Depends(get_session)) -> list[TokenOut]:
     return [TokenOut(**asdict(t)) for t in list_tokens(session)]
 
 
-@router.post("", response_model=TokenCreated, status_code=201)
+@router.post("", response_model=TokenCreated, status_code=201,
+             responses=error_responses(400))
 def post_token(body: TokenCreate, session: Session = Depends(get_session)) -> TokenCreated:
     """A new token; its secret is in this answer only."""
     try:
@@ -34,7 +37,7 @@ def post_token(body: TokenCreate, session: Session = Depends(get_session)) -> To
     return TokenCreated(**asdict(info), secret=secret)
 
 
-@router.delete("/{token_id}", response_model=TokenOut)
-def delete_token(token_id: int, session: Session = Depends(get_session)) -> TokenOut:
+@router.delete("/{token_id}", response_model=TokenOut, responses=error_responses(404))
+def delete_token(token_id: TokenId, session: Session = Depends(get_session)) -> TokenOut:
     """Revoke a token: it answers 401 from now on."""
     return TokenOut(**asdict(revoke_token(session, token_id)))

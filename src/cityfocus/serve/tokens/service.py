@@ -22,6 +22,7 @@ from cityfocus.serve.store.tables import City, Token, utcnow
 SCOPES = ("read", "write", "admin")
 _LEVEL = {scope: level for level, scope in enumerate(SCOPES)}
 _FORMAT = re.compile(r"cf_([0-9]{1,12})_([A-Za-z0-9_-]{20,128})")
+_MAX_ID = 2**31 - 1  # tokens.id is a 32-bit INTEGER: a larger id names no token
 
 
 def _digest(secret: str) -> str:
@@ -94,7 +95,8 @@ def verify(session: Session, presented: str | None) -> Token:
     """The live token ``presented`` is. Raises Unauthorized (missing, malformed, unknown,
     wrong secret or revoked: the same answer for all)."""
     match = _FORMAT.fullmatch(presented or "")
-    token = session.get(Token, int(match.group(1))) if match else None
+    token_id = int(match.group(1)) if match else 0
+    token = session.get(Token, token_id) if 0 < token_id <= _MAX_ID else None
     expected = token.secret_sha256 if token is not None else "0" * 64
     given = _digest(match.group(2)) if match else ""
     if not hmac.compare_digest(expected, given) or token is None or token.revoked_at:

@@ -1,0 +1,1 @@
+"""Jobs: training and retraining run by worker processes (``cityfocus serve worker``)."""

@@ -1,0 +1,1 @@
+"""Model versions: forecaster checkpoints registered per city, one of them active."""
