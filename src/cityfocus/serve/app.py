@@ -15,7 +15,8 @@ from cityfocus.serve.errors import (
     Unprocessable,
     validation_error,
 )
-from cityfocus.serve.logs import AccessLog, configure_access_log
+from cityfocus.serve.logs import configure_access_log, log_access
+from cityfocus.serve.observe import ObserveRequests
 from cityfocus.serve.store.engine import Store
 
 
@@ -43,7 +44,7 @@ def create_app(store: Store) -> FastAPI:
     app.add_exception_handler(ServiceError, _service_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
     configure_access_log()
-    app.add_middleware(AccessLog)
+    app.add_middleware(ObserveRequests, observe=log_access)
     from cityfocus.serve.metrics import install_metrics  # GET /metrics, latency, counters
 
     install_metrics(app)

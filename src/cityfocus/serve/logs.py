@@ -7,10 +7,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import time
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 ACCESS = logging.getLogger("cityfocus.serve.access")
 
@@ -39,32 +38,12 @@ def configure_access_log() -> None:
     ACCESS.propagate = False
 
 
-class AccessLog:
-    """ASGI middleware writing one JSON access line per HTTP request."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500
-
-        async def record_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, record_status)
-        finally:
-            client = scope.get("client")
-            state = scope.get("state") or {}
-            ACCESS.info("request", extra={"fields": {
-                "method": scope.get("method"), "path": scope.get("path"), "status": status,
-                "ms": round((time.perf_counter() - start) * 1000, 2),
-                "client": f"{client[0]}:{client[1]}" if client else None,
-                "token_id": state.get("token_id")}})
+def log_access(scope: Scope, status: int, seconds: float) -> None:
+    """Write one JSON access line for a finished request (an ``ObserveRequests`` observer)."""
+    client = scope.get("client")
+    state = scope.get("state") or {}
+    ACCESS.info("request", extra={"fields": {
+        "method": scope.get("method"), "path": scope.get("path"), "status": status,
+        "ms": round(seconds * 1000, 2),
+        "client": f"{client[0]}:{client[1]}" if client else None,
+        "token_id": state.get("token_id")}})

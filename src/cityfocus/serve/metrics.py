@@ -10,7 +10,6 @@ scrape, so it reports the store's state then, not a count kept in memory.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -18,10 +17,11 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from cityfocus.serve.auth import require
 from cityfocus.serve.contract import GUARDED
+from cityfocus.serve.observe import ObserveRequests
 
 # request latency buckets in seconds: what-ifs answer in about a millisecond, decisions and
 # 100 000-row batches in up to seconds
@@ -80,32 +80,6 @@ class Metrics:
                 self.ingested_rows.labels(city).inc(rows)
 
 
-class MetricsMiddleware:
-    """ASGI middleware timing every HTTP request into ``Metrics``."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500
-
-        async def record_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, record_status)
-        finally:
-            self.metrics.observe(scope, status, time.perf_counter() - start)
-
-
 router = APIRouter(tags=["operations"], responses=GUARDED)
 
 
@@ -123,6 +97,6 @@ def install_metrics(app: FastAPI) -> Metrics:
     """Give ``app`` its registry, the timing middleware and ``GET /metrics``."""
     metrics = Metrics()
     app.state.metrics = metrics
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(ObserveRequests, observe=metrics.observe)
     app.include_router(router)
     return metrics
