@@ -2,7 +2,8 @@
 
 ``explain_allocation`` joins what the model saw (rollout attributions, when the forecast
 carries attention maps) with what the solver decided (``solver_view``) and writes the
-paragraph of every zone, allocated zones first.
+paragraph of every zone, allocated zones first. ``zone_briefs`` is the cheap path to each
+zone's one-line reason alone (what the service stores): no thresholds, no attributions.
 """
 
 from __future__ import annotations
@@ -110,6 +111,38 @@ def realised(data: CityData, at: int, horizon: int) -> np.ndarray:
     return out
 
 
+def zone_briefs(data: CityData, forecast: Forecast, problem: AllocationProblem,
+                allocation: Allocation) -> list[str]:
+    """Each zone's one-line reason (``ZoneExplanation.brief``), in zone order: the same text
+    ``explain_allocation`` writes, without what only the paragraph uses (the sensitivity
+    thresholds, which re-solve the problem per zone, and the attention attributions)."""
+    view = solver_view(problem, allocation, thresholds=False)
+    names = [str(z) for z in data.zones["name"].fillna(data.zones["id"])]
+    rank = _ranks(view.demand)
+    horizon = horizon_words(forecast, data.freq)
+    return [brief(_facts(view, i, names[i], int(rank[i]), horizon, data.target))
+            for i in range(len(names))]
+
+
+def _ranks(demand: np.ndarray) -> np.ndarray:
+    order_by_demand = np.argsort(-demand, kind="stable")
+    rank = np.empty(len(demand), dtype=int)
+    rank[order_by_demand] = np.arange(1, len(demand) + 1)
+    return rank
+
+
+def _facts(view: SolverView, i: int, name: str, rank: int, horizon: str, target: str,
+           drivers: list[tuple[str, float]] | None = None, own: float | None = None,
+           recent: str | None = None, recent_share: float | None = None) -> ZoneFacts:
+    return ZoneFacts(
+        name=name, demand=float(view.demand[i]), rank=rank, n_zones=len(view.demand),
+        horizon=horizon, target=target, w=float(view.w[i]), budget=view.budget,
+        units=view.units, family=view.family, next_gain=float(view.next_gain[i]),
+        last_gain=float(view.last_gain[i]), price=view.price,
+        gain_at=float(view.gain_at[i]), lose_at=float(view.lose_at[i]), step=view.step,
+        drivers=drivers or [], own_weight=own, recent=recent, recent_share=recent_share)
+
+
 def explain_allocation(data: CityData, at: int, forecast: Forecast, problem: AllocationProblem,
                        allocation: Allocation, drivers: int = 2,
                        graph: bool | None = None) -> CityExplanation:
@@ -130,9 +163,7 @@ def explain_allocation(data: CityData, at: int, forecast: Forecast, problem: All
     ids = [str(z) for z in data.zones["id"]]
     n = len(ids)
     demand = view.demand
-    order_by_demand = np.argsort(-demand, kind="stable")
-    rank = np.empty(n, dtype=int)
-    rank[order_by_demand] = np.arange(1, n + 1)
+    rank = _ranks(demand)
     actual = realised(data, at, len(forecast.timestamps))
     horizon = horizon_words(forecast, data.freq)
     zones = []
@@ -147,13 +178,8 @@ def explain_allocation(data: CityData, at: int, forecast: Forecast, problem: All
             span = recent_span(attribution.steps[i])
             recent = f"last {duration(data.freq * span)}"
             recent_share = float(attribution.steps[i][-span:].sum())
-        facts = ZoneFacts(
-            name=names[i], demand=float(demand[i]), rank=int(rank[i]), n_zones=n,
-            horizon=horizon, target=data.target, w=float(view.w[i]), budget=view.budget,
-            units=view.units, family=view.family, next_gain=float(view.next_gain[i]),
-            last_gain=float(view.last_gain[i]), price=view.price,
-            gain_at=float(view.gain_at[i]), lose_at=float(view.lose_at[i]), step=view.step,
-            drivers=named, own_weight=own, recent=recent, recent_share=recent_share)
+        facts = _facts(view, i, names[i], int(rank[i]), horizon, data.target, named, own,
+                       recent, recent_share)
         zones.append(ZoneExplanation(
             index=i, zone=ids[i], name=names[i], demand=float(demand[i]),
             actual=float(np.nansum(actual[:, i])) if np.isfinite(actual[:, i]).any()

@@ -106,13 +106,11 @@ def _ranks(demand: np.ndarray) -> np.ndarray:
 
 
 def _explained_reasons(cached: CityForecast, solved: Solved) -> list[str]:
-    """Each zone's one-line reason from ``cityfocus.explain`` (no torch on this path)."""
-    from cityfocus.explain.explanation import explain_allocation
+    """Each zone's one-line reason from ``cityfocus.explain`` (``ZoneExplanation.brief``,
+    without the sensitivity thresholds only its paragraph uses; no torch on this path)."""
+    from cityfocus.explain.explanation import zone_briefs
 
-    explanation = explain_allocation(cached.data, cached.data.shape[0], cached.forecast,
-                                     solved.problem, solved.allocation)
-    by_index = {z.index: z.brief for z in explanation.zones}
-    return [by_index[i] for i in range(len(by_index))]
+    return zone_briefs(cached.data, cached.forecast, solved.problem, solved.allocation)
 
 
 def decision_body(cached: CityForecast, body: dict[str, Any], solved: Solved, *,
