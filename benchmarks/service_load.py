@@ -291,14 +291,14 @@ NOTES = [
     "HTTP: one worker process serves requests one at a time under the GIL, so 32 queued "
     "decisions wait about 32 × that.",
     "Decisions are on the synthetic city with the historical-average forecaster: Los-loop with "
-    "the ST-Transformer needs stored model versions (being built); then run `--city los_loop`.",
-    "Why decisions miss p99 < 100 ms: one decision's own work (the 'decision work ms' column) "
-    "is already close to 100 ms, and one worker process serves them one at a time under the "
-    "GIL, so 32 concurrent clients queue (p50 ≈ 32 × work). Most of that work is the "
-    "explanation's sensitivity analysis (`cityfocus.explain.sensitivity`, which re-solves the "
-    "allocation per zone): see it with `py-spy record -p <serve pid> -d 10` while the "
-    "decision clients run. Meeting the target needs a cheaper explanation (or explaining "
-    "stored decisions lazily) and worker processes on more cores.",
+    "the ST-Transformer needs the city in the store and an uploaded model version (not run "
+    "yet); then run `--city los_loop`.",
+    "Why decisions miss p99 < 100 ms: the solve and its per-zone reasons take well under a "
+    "millisecond ('decision work ms'), so the waiting is in the rest of a stored decision's "
+    "request path (HTTP, the idempotency and input-hash bookkeeping, the committed write; "
+    "SQLite runs with synchronous=FULL) with 32 clients queued on one process. That path is "
+    "not profiled yet (`py-spy record -p <serve pid> -d 10` while the decision clients run); "
+    "several API processes on one database are the other lever.",
     "Why what-ifs miss 1,000/s: their work is under half a millisecond ('what-if work ms'); "
     "the ceiling is the HTTP stack with client and service sharing this machine's CPUs — the "
     "same clients get only the '/healthz/s' rate from the cheapest route.",
