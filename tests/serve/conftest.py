@@ -96,15 +96,22 @@ def prepare(store: Store) -> str:
         return create_token(session, "admin", name="admin")[1]
 
 
-@pytest.fixture(scope="session")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """One SQLite service for the module's tests (each test touches its own keys and times)."""
-    data_dir = tmp_path_factory.mktemp("serve") / "cityfocus-data"
+@contextmanager
+def served_at(data_dir: Path) -> Iterator[Served]:
+    """A service over a fresh SQLite store in ``data_dir`` (synthetic and the small "other"
+    city), with a token of every kind."""
     store = open_store(data_dir)
     admin = prepare(store)
     with serving(store) as url:
         yield Served(url, store, data_dir, make_tokens(store, admin))
     store.close()
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """One SQLite service for the module's tests (each test touches its own keys and times)."""
+    with served_at(tmp_path_factory.mktemp("serve") / "cityfocus-data") as served:
+        yield served
 
 
 def postgres_reachable() -> bool:

@@ -13,19 +13,14 @@ from typing import Any
 
 import pytest
 
-from cityfocus.serve.store.engine import open_store
-from tests.serve.conftest import Served, make_tokens, prepare, serving
+from tests.serve.conftest import Served, served_at
 
 
 @pytest.fixture(scope="module")
 def learning(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """A service over a fresh SQLite store (synthetic and the small "other" city)."""
-    data_dir = tmp_path_factory.mktemp("learning") / "cityfocus-data"
-    store = open_store(data_dir)
-    admin = prepare(store)
-    with serving(store) as url:
-        yield Served(url, store, data_dir, make_tokens(store, admin))
-    store.close()
+    with served_at(tmp_path_factory.mktemp("learning") / "cityfocus-data") as served:
+        yield served
 
 
 def worker(data_dir: Path, *args: str) -> subprocess.Popen[str]:
