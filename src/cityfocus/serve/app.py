@@ -23,12 +23,16 @@ from cityfocus.serve.store.engine import Store
 def create_app(store: Store) -> FastAPI:
     """The service over an open, migrated ``store`` (see ``store.open_store``)."""
     from cityfocus.serve.cities.router import router as cities
+    from cityfocus.serve.dashboard import install_dashboard
+    from cityfocus.serve.decisions.curve import router as curve
     from cityfocus.serve.decisions.router import router as decisions
     from cityfocus.serve.jobs.router import router as jobs
     from cityfocus.serve.models.router import router as models
     from cityfocus.serve.observations.router import router as observations
     from cityfocus.serve.outcomes.router import router as outcomes
+    from cityfocus.serve.tokens.router import me_router
     from cityfocus.serve.tokens.router import router as tokens
+    from cityfocus.serve.zones.router import router as zones
 
     app = FastAPI(title="cityfocus", version=_version(),
                   description="Where should the city spend its attention next: cities, "
@@ -41,6 +45,9 @@ def create_app(store: Store) -> FastAPI:
     app.include_router(models)
     app.include_router(jobs)
     app.include_router(outcomes)
+    app.include_router(curve)
+    app.include_router(zones)
+    app.include_router(me_router)
     app.add_exception_handler(ServiceError, _service_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
     configure_access_log()
@@ -48,6 +55,7 @@ def create_app(store: Store) -> FastAPI:
     from cityfocus.serve.metrics import install_metrics  # GET /metrics, latency, counters
 
     install_metrics(app)
+    install_dashboard(app)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

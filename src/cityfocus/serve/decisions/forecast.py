@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 from cityfocus.data.citydata import CityData
 from cityfocus.models.baselines import HistoricalAverage
 from cityfocus.models.forecast import Forecast
-from cityfocus.serve.cities.service import city_data, get_city
+from cityfocus.serve.cities.service import CityState, city_data, city_state, get_city
 from cityfocus.serve.errors import Unprocessable
 from cityfocus.serve.models.predict import predict_in_child
 from cityfocus.serve.models.service import active_version
@@ -57,6 +58,28 @@ class CityForecast:
     model_version: int | None = None
     model_version_id: int | None = None
     checkpoint_sha256: str | None = None
+
+    # what every answer on this forecast repeats, worked out once (each request used to
+    # read them from the zones table and rank the demand again)
+    @cached_property
+    def zone_ids(self) -> list[str]:
+        return [str(z) for z in self.data.zones["id"]]
+
+    @cached_property
+    def zone_names(self) -> list[str]:
+        return [str(z) for z in self.data.zones["name"]]
+
+    @cached_property
+    def zone_position(self) -> dict[str, int]:
+        return {z: i for i, z in enumerate(self.zone_ids)}
+
+    @cached_property
+    def ranks(self) -> list[int]:
+        """Each zone's rank by demand, 1 the highest (ties in zone order)."""
+        order = np.argsort(-self.demand, kind="stable")
+        rank = np.empty(len(self.demand), dtype=int)
+        rank[order] = np.arange(1, len(self.demand) + 1)
+        return [int(r) for r in rank]
 
 
 def data_digest(data: CityData) -> str:
@@ -108,13 +131,7 @@ def _neural_forecast(version: ModelVersion, data: CityData, horizon: int) -> For
                             ["body", "horizon"])
     forecast = predict_in_child(version.checkpoint, data)
     return Forecast(forecast.mean[:horizon], forecast.timestamps[:horizon], forecast.zones,
-                    forecast.window_end)
-
-
-def _active_key(session: Session, city_name: str) -> tuple[int, int | None]:
-    city = get_city(session, city_name)
-    version = active_version(session, city)
-    return city.data_version, None if version is None else version.id
+                    forecast.window_end, forecast.attention)
 
 
 class ForecastCache:
@@ -125,15 +142,20 @@ class ForecastCache:
         self._lock = threading.Lock()
 
     def get(self, session: Session, city_name: str, horizon: int) -> CityForecast:
-        data_version, model_version_id = _active_key(session, city_name)
+        return self.get_for(session, city_state(session, city_name), horizon)
+
+    def get_for(self, session: Session, city: CityState, horizon: int) -> CityForecast:
+        """The forecast for ``city`` as just read (``city_state``): the cached one while its
+        data version, horizon and active model version are unchanged, else a fresh one."""
         with self._lock:
-            cached = self._last.get(city_name)
-        if (cached is not None and cached.data_version == data_version
-                and cached.horizon == horizon and cached.model_version_id == model_version_id):
+            cached = self._last.get(city.name)
+        if (cached is not None and cached.data_version == city.data_version
+                and cached.horizon == horizon
+                and cached.model_version_id == city.active_version_id):
             return cached
-        fresh = forecast_for(session, city_name, horizon)
+        fresh = forecast_for(session, city.name, horizon)
         with self._lock:
-            self._last[city_name] = fresh
+            self._last[city.name] = fresh
         return fresh
 
     def clear(self) -> None:

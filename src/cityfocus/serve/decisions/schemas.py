@@ -33,23 +33,27 @@ class ZoneBounds(BaseModel):
                                 description="none: no upper bound")
 
 
-class DecisionRequest(BaseModel):
-    """Split ``budget`` over the city's zones for the next ``horizon`` steps.
-
-    ``family``: coverage, log, variance, linear or delay (see docs/allocation.md);
-    ``units``: whole units (true) or continuous shares (false); ``bounds``: per zone id, its
-    lower/upper share (zones not named are unbounded); ``params``: the family's parameters
-    (``alpha``, ``cap``, ``saturation``, ``cycle``); ``horizon``: steps forecast (default: the
-    city card's decision horizon, else 1)."""
+class Task(BaseModel):
+    """How to allocate, whatever the budget: ``family``: coverage, log, variance, linear or
+    delay (see docs/allocation.md); ``units``: whole units (true) or continuous shares
+    (false); ``bounds``: per zone id, its lower/upper share (zones not named are unbounded);
+    ``params``: the family's parameters (``alpha``, ``cap``, ``saturation``, ``cycle``);
+    ``horizon``: steps forecast (default: the city card's decision horizon, else 1)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    budget: float = Field(gt=0, allow_inf_nan=False)
     family: Family = "coverage"
     units: bool = Field(False, strict=True)  # 0 or "yes" is a mistake, not a bool
     bounds: dict[str, ZoneBounds] | None = None
     params: dict[str, Annotated[float, Field(allow_inf_nan=False)]] | None = None
     horizon: int | None = Field(None, ge=1, le=10_000)
+
+
+class DecisionRequest(Task):
+    """Split ``budget`` over the city's zones for the next ``horizon`` steps (the other
+    fields: see ``Task``)."""
+
+    budget: float = Field(gt=0, allow_inf_nan=False)
 
 
 class ZoneDecision(BaseModel):

@@ -11,6 +11,7 @@ from cityfocus.serve.deps import get_session
 from cityfocus.serve.outcomes.schemas import (
     OutcomeOut,
     OutcomeRequest,
+    OutcomeSummary,
     Performance,
     RetrainPolicyIn,
     RetrainPolicyOut,
@@ -18,6 +19,7 @@ from cityfocus.serve.outcomes.schemas import (
 from cityfocus.serve.outcomes.service import (
     get_outcome,
     get_policy,
+    list_outcomes,
     performance,
     record_outcome,
     set_policy,
@@ -44,6 +46,14 @@ def get_one_outcome(city: str, decision_id: DecisionId,
                     session: Session = Depends(get_session)) -> OutcomeOut:
     """A decision's stored outcome."""
     return OutcomeOut.model_validate(get_outcome(session, city, decision_id))
+
+
+@router.get("/outcomes", response_model=list[OutcomeSummary],
+            dependencies=[Depends(require("read"))])
+def get_outcomes(city: str, limit: int = Query(100, ge=1, le=1000),
+                 session: Session = Depends(get_session)) -> list[OutcomeSummary]:
+    """The city's last ``limit`` outcomes, newest first: regret, hit rate and PAI over time."""
+    return [OutcomeSummary.model_validate(o) for o in list_outcomes(session, city, limit)]
 
 
 @router.get("/performance", response_model=Performance, dependencies=[Depends(require("read"))])

@@ -37,6 +37,22 @@ class OutcomeOut(BaseModel):
     retrain_job: int | None = Field(None, description="a retrain job the policy enqueued")
 
 
+class OutcomeSummary(BaseModel):
+    """An outcome in the city's history (``GET /cities/{city}/outcomes``)."""
+
+    id: int
+    decision_id: int
+    city: str
+    model_version: int | None
+    realized_objective: float
+    oracle_objective: float
+    regret: float
+    normalized_regret: float
+    hit_rate: float | None
+    pai: float | None
+    created_at: dt.datetime
+
+
 class VersionPerformance(BaseModel):
     model_version: int | None
     outcomes: int = Field(description="outcomes in the window (at most ?window)")

@@ -102,6 +102,18 @@ def get_outcome(session: Session, city_name: str, decision_id: int) -> dict[str,
     return _outcome_out(outcome, city, _number(session, outcome.model_version_id))
 
 
+def list_outcomes(session: Session, city_name: str, limit: int) -> list[dict[str, Any]]:
+    """The city's last ``limit`` outcomes, newest first (without the per-zone realized
+    demand: the history's rows)."""
+    city = get_city(session, city_name)
+    rows = _last(session, city, limit)
+    numbers = {row.id: row.version for row in session.execute(
+        select(ModelVersion.id, ModelVersion.version).where(ModelVersion.city_id == city.id))}
+    return [{key: value for key, value in _outcome_out(
+        o, city, None if o.model_version_id is None else numbers.get(o.model_version_id)
+    ).items() if key != "realized"} for o in rows]
+
+
 # -- rolling performance -----------------------------------------------------------------
 
 def rolling(outcomes: list[Outcome]) -> dict[str, Any] | None:

@@ -12,7 +12,8 @@ from cityfocus.serve.auth import require
 from cityfocus.serve.contract import GUARDED, TokenId, error_responses
 from cityfocus.serve.deps import get_session
 from cityfocus.serve.errors import Unprocessable
-from cityfocus.serve.tokens.schemas import TokenCreate, TokenCreated, TokenOut
+from cityfocus.serve.store.tables import Token
+from cityfocus.serve.tokens.schemas import TokenCreate, TokenCreated, TokenOut, WhoAmI
 from cityfocus.serve.tokens.service import create_token, list_tokens, revoke_token
 
 router = APIRouter(prefix="/tokens", tags=["tokens"],
@@ -41,3 +42,14 @@ def post_token(body: TokenCreate, session: Session = Depends(get_session)) -> To
 def delete_token(token_id: TokenId, session: Session = Depends(get_session)) -> TokenOut:
     """Revoke a token: it answers 401 from now on."""
     return TokenOut(**asdict(revoke_token(session, token_id)))
+
+
+me_router = APIRouter(tags=["tokens"], responses=GUARDED)
+
+
+@me_router.get("/me", response_model=WhoAmI)
+def get_me(token: Token = Depends(require("read"))) -> WhoAmI:
+    """The token this request carries: its id, name, scope and cities (never its secret)."""
+    cities = None if token.cities is None else [str(c) for c in token.cities]
+    return WhoAmI.model_validate({"id": token.id, "name": token.name, "scope": token.scope,
+                                  "cities": cities})

@@ -26,3 +26,12 @@ class TokenCreate(BaseModel):
 
 class TokenCreated(TokenOut):
     secret: str = Field(description="the token; shown once, the store keeps only its hash")
+
+
+class WhoAmI(BaseModel):
+    """The token the request was made with (``GET /me``): what a client may offer its user."""
+
+    id: int
+    name: str
+    scope: Literal["read", "write", "admin"]
+    cities: list[str] | None = Field(description="null: every city")

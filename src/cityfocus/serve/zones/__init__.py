@@ -1,0 +1,1 @@
+"""``GET /cities/{city}/zones/{zone}``: one zone in detail."""
