@@ -148,6 +148,35 @@ def test_a_zone_opens_by_click_and_by_keyboard(live: Live) -> None:
     page.close()
 
 
+def test_the_history_shows_outcomes_and_jobs(live: Live) -> None:
+    """Decisions with outcomes (made through the API, as an operations system would) appear
+    with their regret, hit rate and PAI, and as points over time; then the page as the README
+    shows it (a zone open)."""
+    headers = {"Authorization": f"Bearer {live.admin}"}
+    with httpx.Client(base_url=live.url, headers=headers, timeout=60) as client:
+        for k, budget in enumerate((6, 8, 10, 12)):
+            decision = client.post("/cities/synthetic/decisions", json={
+                "budget": budget, "units": True, "params": {"alpha": 0.5}}).json()
+            realized = {z["zone"]: float((3 * j + k) % 5) for j, z in
+                        enumerate(decision["zones"])}
+            done = client.post(f"/cities/synthetic/decisions/{decision['id']}/outcome",
+                               json={"realized": realized})
+            assert done.status_code == 201, done.text
+        outcomes = client.get("/cities/synthetic/outcomes").json()
+    page = open_page(live, live.admin)
+    wait(page, "document.querySelectorAll('#outcome-charts circle.point').length >= 12")
+    rows = page.eval_on_selector_all("#decisions-table tbody tr",
+                                     "rs => rs.map(r => r.cells[4].textContent)")
+    assert sum(1 for text in rows if text != "–") == len(outcomes)
+    assert "normalized regret" in page.inner_text("#performance")
+    page.click("#map circle[data-zone=z05]")
+    wait(page, "document.querySelector('#detail-drivers-text').textContent")
+    page.mouse.move(0, 0)
+    shot(page, "dashboard-history.png")
+    assert page.errors == []
+    page.close()
+
+
 def test_a_read_token_cannot_store_a_decision(live: Live) -> None:
     headers = {"Authorization": f"Bearer {live.admin}"}
     count = len(httpx.get(f"{live.url}/cities/synthetic/decisions?limit=500",

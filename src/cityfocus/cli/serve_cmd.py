@@ -58,6 +58,13 @@ def _open(data_dir: Path | None, db: str | None) -> Store:
     return store
 
 
+def _browsable(host: str) -> str:
+    """The host to type in a browser for a listening address (any-address: this machine)."""
+    if host in ("0.0.0.0", "::", ""):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
 def _note(message: str) -> None:
     """A line for the operator on stderr (unwrapped, so paths stay whole)."""
     print(message, file=sys.stderr, flush=True)
@@ -121,6 +128,9 @@ def serve(
 
     bound = sock.getsockname()
     _note(f"cityfocus serve on http://{host}:{bound[1]} (OpenAPI at /docs)")
+    _note(f"dashboard: open http://{_browsable(host)}:{bound[1]}/ and sign in with an API token"
+          + ("" if store.data_dir is None
+             else f" (the first admin token is in {store.data_dir / 'admin-token'})"))
     config = uvicorn.Config(create_app(store), access_log=False, log_level="info",
                             timeout_graceful_shutdown=10)
     children = [_start_worker(store) for _ in range(workers)]

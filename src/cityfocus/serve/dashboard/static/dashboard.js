@@ -47,7 +47,8 @@ async function api(path, { method = "GET", body = undefined, headers = {} } = {}
 
 function say(text) { $("status").textContent = text || ""; }
 function enc(s) { return encodeURIComponent(s); }
-function clock(t) { return t ? t.replace("T", " ").replace(/:00(\.\d+)?Z?$/, "").replace(/Z$/, "") : ""; }
+// "2024-02-26T09:00:00" (or with seconds' fractions and a Z) as "2024-02-26 09:00"
+function clock(t) { return t ? t.slice(0, 16).replace("T", " ") : ""; }
 
 // -- signing in ------------------------------------------------------------------------------
 
