@@ -22,7 +22,14 @@ from cityfocus.serve.observations.schemas import ObservationBatch, ObservationRo
 from cityfocus.serve.store.engine import open_store, resolve_url
 from cityfocus.serve.store.migrate import current_revision, head_revision
 from cityfocus.serve.store.tables import Base, City, Observation
-from cityfocus.serve.tokens.service import authorize, create_token, revoke_token, verify
+from cityfocus.serve.tokens.service import (
+    VerifiedTokens,
+    authorize,
+    create_token,
+    revoke_token,
+    verify,
+    verify_recent,
+)
 
 
 @pytest.fixture
@@ -132,3 +139,32 @@ def test_tokens_verify_in_constant_time_and_scopes_nest(store) -> None:
             create_token(session, "root")
         with pytest.raises(CityfocusError, match="no such city"):
             create_token(session, "read", ["atlantis"])
+
+
+def test_a_verified_token_is_trusted_for_its_seconds_and_forgotten_when_revoked_here(
+        store) -> None:
+    """Revoked elsewhere (another process: the row changes, this process is not told), a
+    token verified a moment ago is still trusted until ``seconds`` pass, then refused;
+    revoked through this process it is refused at once."""
+    now = [0.0]
+    kept = VerifiedTokens(seconds=2.0, clock=lambda: now[0])
+    with store.session() as session:
+        info, secret = create_token(session, "read", name="r")
+        assert verify_recent(session, secret, kept).id == info.id
+    with store.session() as session:  # "another process" revokes: only the row changes
+        session.execute(text("UPDATE tokens SET revoked_at = CURRENT_TIMESTAMP WHERE id = :i"),
+                        {"i": info.id})
+        session.commit()
+    with store.session() as session:
+        now[0] = 1.9
+        assert verify_recent(session, secret, kept).id == info.id
+        now[0] = 2.1
+        with pytest.raises(Unauthorized):
+            verify_recent(session, secret, kept)
+        other, secret = create_token(session, "read", name="r2")
+        assert verify_recent(session, secret).id == other.id  # the process's own cache
+        revoke_token(session, other.id)
+        with pytest.raises(Unauthorized):
+            verify_recent(session, secret)
+        with pytest.raises(Unauthorized):  # a wrong secret is never trusted from the cache
+            verify_recent(session, secret[:-1] + ("A" if secret[-1] != "A" else "B"), kept)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from cityfocus.data.citydata import CityData
 from cityfocus.data.timestep import format_freq
 from cityfocus.serve.errors import NotFound
-from cityfocus.serve.store.tables import City, Observation, Zone
+from cityfocus.serve.store.tables import City, ModelVersion, Observation, Zone
 
 
 def card_summary(name: str) -> dict[str, Any]:
@@ -79,6 +79,31 @@ def get_city(session: Session, name: str) -> City:
     if city is None:
         raise NotFound(f"no city {name!r}")
     return city
+
+
+@dataclass(frozen=True)
+class CityState:
+    """What a decision needs to know of a city now, read in one query (no graph, zones or
+    features): its row id, name, card, ``data_version`` and active model version's row id."""
+
+    id: int
+    name: str
+    card: dict[str, Any]
+    data_version: int
+    active_version_id: int | None
+
+
+def city_state(session: Session, name: str) -> CityState:
+    """The city called ``name`` as it is now. Raises NotFound."""
+    row = session.execute(
+        select(City.id, City.name, City.card, City.data_version, ModelVersion.id)
+        .outerjoin(ModelVersion, (ModelVersion.city_id == City.id)
+                   & ModelVersion.active.is_(True))
+        .where(City.name == name)).first()
+    if row is None:
+        raise NotFound(f"no city {name!r}")
+    return CityState(id=row[0], name=row[1], card=row[2] if isinstance(row[2], dict) else {},
+                     data_version=int(row[3]), active_version_id=row[4])
 
 
 def list_cities(session: Session, allowed: list[str] | None = None) -> list[City]:

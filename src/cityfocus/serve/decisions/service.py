@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from cityfocus.allocate import Allocation, AllocationError, AllocationProblem, solve
 from cityfocus.data.timestep import format_freq
-from cityfocus.serve.cities.service import get_city
+from cityfocus.serve.cities.service import CityState, city_state, get_city
 from cityfocus.serve.decisions.forecast import CityForecast, ForecastCache
 from cityfocus.serve.decisions.schemas import DecisionRequest
 from cityfocus.serve.errors import Conflict, NotFound, Unprocessable
@@ -30,13 +30,13 @@ def sha256_json(value: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def default_horizon(city: City) -> int:
+def default_horizon(city: City | CityState) -> int:
     decision = city.card.get("decision") if isinstance(city.card, dict) else None
     horizon = decision.get("horizon") if isinstance(decision, dict) else None
     return int(horizon) if isinstance(horizon, int) and horizon > 0 else 1
 
 
-def normalized(request: DecisionRequest, city: City) -> dict[str, Any]:
+def normalized(request: DecisionRequest, city: City | CityState) -> dict[str, Any]:
     """The request with its defaults filled in (what the hashes cover)."""
     body = request.model_dump(mode="json")
     if body["horizon"] is None:
@@ -58,10 +58,9 @@ def solve_on(cached: CityForecast, body: dict[str, Any]) -> Solved:
         Unprocessable: unknown zone in ``bounds``, or the problem is infeasible or malformed
             (the solver's one-line message).
     """
-    zones = [str(z) for z in cached.data.zones["id"]]
-    lower = np.zeros(len(zones))
-    upper = np.full(len(zones), np.inf)
-    position = {z: i for i, z in enumerate(zones)}
+    position = cached.zone_position
+    lower = np.zeros(len(position))
+    upper = np.full(len(position), np.inf)
     for zone, bound in (body.get("bounds") or {}).items():
         if zone not in position:
             raise Unprocessable(f"unknown zone {zone!r}", ["body", "bounds", zone])
@@ -82,7 +81,7 @@ def _quick_reasons(cached: CityForecast, solved: Solved) -> list[str]:
     """One short reason per zone from forecast rank and marginal value vs the shadow price."""
     alloc = solved.allocation
     price = float(alloc.shadow_price)
-    rank = _ranks(cached.demand)
+    rank = cached.ranks
     n = len(rank)
     reasons = []
     for i in range(n):
@@ -96,13 +95,6 @@ def _quick_reasons(cached: CityForecast, solved: Solved) -> list[str]:
             reasons.append(f"none given, {head}: marginal value {marginal:.3g} below the "
                            f"city-wide price {price:.3g}")
     return reasons
-
-
-def _ranks(demand: np.ndarray) -> np.ndarray:
-    order = np.argsort(-demand, kind="stable")
-    rank = np.empty(len(demand), dtype=int)
-    rank[order] = np.arange(1, len(demand) + 1)
-    return rank
 
 
 def _explained_reasons(cached: CityForecast, solved: Solved) -> list[str]:
@@ -119,11 +111,10 @@ def decision_body(cached: CityForecast, body: dict[str, Any], solved: Solved, *,
     alloc = solved.allocation
     data = cached.data
     reasons = (_explained_reasons if explain else _quick_reasons)(cached, solved)
-    rank = _ranks(cached.demand)
-    zones = [{"zone": str(z), "name": str(name), "demand": float(cached.demand[i]),
-              "rank": int(rank[i]), "w": float(alloc.w[i]),
-              "marginal": float(alloc.marginal[i]), "why": reasons[i]}
-             for i, (z, name) in enumerate(zip(data.zones["id"], data.zones["name"],
+    demand, w, marginal = (a.tolist() for a in (cached.demand, alloc.w, alloc.marginal))
+    zones = [{"zone": z, "name": name, "demand": float(demand[i]), "rank": cached.ranks[i],
+              "w": float(w[i]), "marginal": float(marginal[i]), "why": reasons[i]}
+             for i, (z, name) in enumerate(zip(cached.zone_ids, cached.zone_names,
                                                strict=True))]
     times = cached.forecast.timestamps
     inputs: dict[str, Any] = {"request": body, "forecaster": cached.forecaster,
@@ -148,13 +139,13 @@ def decision_body(cached: CityForecast, body: dict[str, Any], solved: Solved, *,
 def what_if(session: Session, cache: ForecastCache, city_name: str,
             request: DecisionRequest) -> dict[str, Any]:
     """The decision ``request`` would get now, not stored: re-solved on the cached forecast."""
-    city = get_city(session, city_name)
+    city = city_state(session, city_name)
     body = normalized(request, city)
-    cached = cache.get(session, city.name, body["horizon"])
+    cached = cache.get_for(session, city, body["horizon"])
     return decision_body(cached, body, solve_on(cached, body), stored=False, explain=False)
 
 
-def _out(decision: Decision, city: City) -> dict[str, Any]:
+def _out(decision: Decision, city: City | CityState) -> dict[str, Any]:
     return {**decision.result, "id": decision.id, "created_at": decision.created_at,
             "idempotency_key": decision.idempotency_key, "city": city.name, "stored": True}
 
@@ -168,14 +159,14 @@ def decide(session: Session, cache: ForecastCache, city_name: str, request: Deci
     returned as it was (created False); the same key with a different request is a Conflict.
     Commits.
     """
-    city = get_city(session, city_name)
+    city = city_state(session, city_name)
     body = normalized(request, city)
     request_sha = sha256_json(body)
     if idempotency_key is not None:
         earlier = _by_key(session, city, idempotency_key)
         if earlier is not None:
             return _replay(earlier, city, request_sha), False
-    cached = cache.get(session, city.name, body["horizon"])
+    cached = cache.get_for(session, city, body["horizon"])
     result = decision_body(cached, body, solve_on(cached, body), stored=True, explain=True)
     decision = Decision(city_id=city.id, idempotency_key=idempotency_key, request=body,
                         request_sha256=request_sha, inputs_sha256=result["inputs_sha256"],
@@ -193,12 +184,12 @@ def decide(session: Session, cache: ForecastCache, city_name: str, request: Deci
     return _out(decision, city), True
 
 
-def _by_key(session: Session, city: City, key: str) -> Decision | None:
+def _by_key(session: Session, city: City | CityState, key: str) -> Decision | None:
     return session.scalar(select(Decision).where(Decision.city_id == city.id,
                                                  Decision.idempotency_key == key))
 
 
-def _replay(earlier: Decision, city: City, request_sha: str) -> dict[str, Any]:
+def _replay(earlier: Decision, city: City | CityState, request_sha: str) -> dict[str, Any]:
     if earlier.request_sha256 != request_sha:
         raise Conflict(f"Idempotency-Key {earlier.idempotency_key!r} was used for decision "
                        f"{earlier.id} with a different request; use a new key")

@@ -71,11 +71,13 @@ class Store:
     """An open, migrated store: the engine and its session factory.
 
     Attributes:
-        url: the database URL; ``data_dir``: the data folder (None for ``--db``).
+        url: the database URL; ``data_dir``: the data folder (None for ``--db``);
+            ``database``: the URL as shown (password hidden), naming the database.
     """
 
     def __init__(self, url: URL, data_dir: Path | None = None) -> None:
         self.url = url
+        self.database = shown_url(url)
         self.data_dir = data_dir
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)

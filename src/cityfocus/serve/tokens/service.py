@@ -9,7 +9,9 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from cityfocus.errors import CityfocusError
 from cityfocus.serve.errors import Forbidden, NotFound, Unauthorized
+from cityfocus.serve.store.engine import shown_url
 from cityfocus.serve.store.tables import City, Token, utcnow
 
 SCOPES = ("read", "write", "admin")
@@ -88,6 +91,7 @@ def revoke_token(session: Session, token_id: int) -> TokenInfo:
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         session.commit()
+    VERIFIED.forget(_database(session), token_id)
     return TokenInfo.of(token)
 
 
@@ -102,6 +106,71 @@ def verify(session: Session, presented: str | None) -> Token:
     if not hmac.compare_digest(expected, given) or token is None or token.revoked_at:
         raise Unauthorized("missing, unknown or revoked token (send Authorization: Bearer "
                            "<token>)")
+    return token
+
+
+VERIFY_SECONDS = 2.0
+"""How long a verified token is trusted without asking the store again. A revocation takes
+effect at once in the process that revoked it, and within this time in every other one."""
+
+
+class VerifiedTokens:
+    """Tokens the store verified in the last ``seconds``, by (database, presented token): a
+    request with a recently verified token skips the store's round trip. Only live tokens
+    are kept; a revocation in this process forgets the token at once. Thread-safe."""
+
+    def __init__(self, seconds: float = VERIFY_SECONDS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self.clock = clock
+        self._kept: dict[tuple[str, str], tuple[float, Token]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, database: str, presented: str) -> Token | None:
+        """The token ``presented`` was verified as within ``seconds``, else None."""
+        with self._lock:
+            kept = self._kept.get((database, presented))
+        if kept is None or self.clock() - kept[0] > self.seconds:
+            return None
+        return kept[1]
+
+    def put(self, database: str, presented: str, token: Token) -> None:
+        now = self.clock()
+        with self._lock:
+            if len(self._kept) > 10_000:  # many tokens in turn: drop the expired ones
+                self._kept = {k: v for k, v in self._kept.items()
+                              if now - v[0] <= self.seconds}
+            self._kept[(database, presented)] = (now, token)
+
+    def forget(self, database: str, token_id: int) -> None:
+        """Drop ``token_id`` of ``database`` (it was just revoked)."""
+        with self._lock:
+            self._kept = {k: v for k, v in self._kept.items()
+                          if not (k[0] == database and v[1].id == token_id)}
+
+
+VERIFIED = VerifiedTokens()
+"""The process's verified tokens (``verify_recent`` fills it, ``revoke_token`` empties it)."""
+
+
+def _database(session: Session) -> str:
+    """Which database ``session`` works on (token ids are unique only within one): the
+    same string as ``Store.database``."""
+    return shown_url(session.get_bind().engine.url)
+
+
+def verify_recent(session: Session, presented: str | None,
+                  kept: VerifiedTokens = VERIFIED) -> Token:
+    """``verify``, trusting a verification of the same token made within ``kept.seconds``.
+    The token returned is detached from ``session`` (read its attributes only)."""
+    database = _database(session)
+    if presented:
+        token = kept.get(database, presented)
+        if token is not None:
+            return token
+    token = verify(session, presented)
+    session.expunge(token)
+    kept.put(database, presented or "", token)
     return token
 
 
