@@ -20,6 +20,11 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from cityfocus.data.citydata import CityData
+from cityfocus.data.synthetic import synthetic_city
+from cityfocus.serve.bootstrap import bootstrap
+from cityfocus.serve.cities.service import add_city
+from cityfocus.serve.store.engine import open_store
 from tests.serve.test_ops import start_serve, stop
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -42,6 +47,11 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     if not Path(CHROMIUM).exists():
         pytest.fail("chromium is not installed: apt-get install -y chromium (see .ci/run)")
     data = tmp_path_factory.mktemp("dashboard") / "data"
+    store = open_store(data)  # a first start's store, plus a city without coordinates
+    bootstrap(store)
+    with store.session() as session:
+        add_city(session, no_coordinates(), name="grid")
+    store.close()
     proc, url, _lines = start_serve(data)
     try:
         admin = (data / "admin-token").read_text().strip()
@@ -57,13 +67,23 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         stop(proc)
 
 
-def open_page(live: Live, token: str, width: int = 1280, height: int = 800) -> Any:
+def no_coordinates() -> CityData:
+    """A small city whose zones have no coordinates: the page must lay out its graph."""
+    city = synthetic_city(n_zones=9, days=3).data
+    zones = city.zones.assign(lat=None, lon=None)
+    return CityData(city.values, city.timestamps, mask=city.mask, zones=zones,
+                    features=city.features, target=city.target, adjacency=city.adjacency,
+                    freq=city.freq, name="grid")
+
+
+def open_page(live: Live, token: str, width: int = 1280, height: int = 800,
+              city: str = "synthetic") -> Any:
     page = live.browser.new_page(viewport={"width": width, "height": height})
     errors: list[str] = []
     page.on("pageerror", lambda err: errors.append(str(err)))
     page.on("request", lambda request: live.hosts.add(urlsplit(request.url).netloc))
     page.errors = errors
-    page.goto(live.url + "/")
+    page.goto(f"{live.url}/#city={city}")
     page.fill("#token", token)
     page.click("#sign-in-form button[type=submit]")
     wait(page, "window.cityfocus && window.cityfocus.ready")
@@ -76,7 +96,10 @@ def wait(page: Any, condition: str, seconds: float = 60) -> None:
     Content-Security-Policy (no eval) rightly forbids."""
     deadline = time.monotonic() + seconds
     while not page.evaluate(f"() => Boolean({condition})"):
-        assert time.monotonic() < deadline, f"timed out waiting for {condition}"
+        assert time.monotonic() < deadline, (
+            f"timed out waiting for {condition}; the page says: "
+            f"{page.evaluate('() => document.querySelector(`#status`).textContent')!r}; "
+            f"errors: {getattr(page, 'errors', [])}")
         time.sleep(0.02)
 
 
@@ -209,6 +232,20 @@ def test_a_wrong_token_is_refused_at_sign_in(live: Live) -> None:
     wait(page, "document.querySelector('#sign-in-error').textContent")
     assert "refused" in page.inner_text("#sign-in-error")
     assert page.is_hidden("#main")
+    page.close()
+
+
+def test_a_city_without_coordinates_is_drawn_as_its_graph(live: Live) -> None:
+    page = open_page(live, live.admin)
+    page.select_option("#city", "grid")  # switching cities from the menu
+    wait(page, "window.cityfocus.ready && window.cityfocus.city === 'grid'")
+    assert "layout of the zone graph" in page.inner_text("#map-note")
+    at = page.eval_on_selector_all(
+        "#map circle.zone", "cs => cs.map(c => [c.getAttribute('cx'), c.getAttribute('cy')])")
+    assert len(at) == 9 and len(set(map(tuple, at))) == 9  # every zone, no two on one spot
+    assert page.locator("#map line.link").count() > 0
+    assert sum(allocation(page).values()) == pytest.approx(float(page.input_value(
+        "#budget-number")))
     page.close()
 
 
