@@ -17,9 +17,11 @@ import numpy as np
 
 from cityfocus.errors import CityfocusError
 from cityfocus.signals.light import Light
-from cityfocus.signals.scenarios import Scenario, sumo_home
+from cityfocus.signals.scenarios import Scenario, load_libsumo
 
 Observation = dict[str, np.ndarray]
+# Metres of lane one queued vehicle takes: SUMO's default car (5 m) and its minimum gap (2.5 m).
+VEHICLE_SPACE = 7.5
 
 
 def lane_queues(env: SignalEnv) -> Observation:
@@ -35,6 +37,9 @@ def negative_queue(env: SignalEnv) -> float:
 
 class SignalEnv:
     """One SUMO run of a scenario, stepped one simulated second at a time.
+
+    Teleporting is off (``--time-to-teleport -1``, as RESCO runs SUMO): a jammed vehicle
+    waits until it can move, and a full entry lane holds later vehicles back from entering.
 
     Args:
         scenario: what to simulate (``prepare(...)``).
@@ -76,20 +81,27 @@ class SignalEnv:
         self.halting: dict[str, int] = {}
         self.counts: dict[str, int] = {}
         self.max_queue = 0
+        self.teleports = 0
+        self.backlog: list[float] = []
         self._seen: dict[str, set[str]] = {}
         self._on_lane: dict[str, list[str]] = {}
         self._lane_length: dict[str, float] = {}
         self._arrivals: list[np.ndarray] = []
         self._bin_arrivals: np.ndarray = np.zeros(0)
+        self._outgoing: list[str] = []
+        self._out_length: dict[str, float] = {}
+        self._full: set[str] = set()
+        self._full_at = -1.0
+        self._backlog: dict[str, int] = {}
+        self._backlog_at = -1.0
+        self._first_edge: dict[str, str] = {}
         self._sim: Any = None
 
     # -- gymnasium-style interface ------------------------------------------------------
 
     def reset(self) -> Any:
         """Start the simulation; returns the first observation."""
-        import libsumo
-
-        sumo_home()
+        libsumo = load_libsumo()
         if self._sim is not None:
             self.close()
         sc = self.scenario
@@ -97,11 +109,13 @@ class SignalEnv:
         args = ["sumo", "-n", str(sc.net), "-r", ",".join(map(str, sc.routes)),
                 "-b", f"{sc.begin:g}", "-e", f"{sc.end:g}", "--seed", str(sc.seed),
                 "--tripinfo-output", str(self.tripinfo), "--tripinfo-output.write-unfinished",
+                "--time-to-teleport", "-1",
                 "--no-step-log", "--no-warnings", "--duration-log.disable"]
         if self.additional:
             args += ["-a", ",".join(map(str, self.additional))]
         libsumo.start(args)
         self._sim = libsumo
+        self.teleports, self.backlog, self.max_queue = 0, [], 0
         self._build_lights()
         self._update_lanes()
         return self.observation(self)
@@ -116,14 +130,21 @@ class SignalEnv:
                     light.request(tl, int(action[tls]), now)
                 light.tick(tl, now)
         self._sim.simulationStep()
+        self.teleports += self._sim.simulation.getStartingTeleportNumber()
         self._update_lanes()
         done = self.now >= self.scenario.end
         info = {"time": self.now, "queue": sum(self.halting.values())}
         return self.observation(self), self.reward(self), done, False, info
 
     def close(self) -> None:
-        """End the simulation (SUMO then writes the unfinished vehicles' trip records)."""
+        """End the simulation (SUMO then writes the unfinished vehicles' trip records).
+
+        First records ``backlog``: for every vehicle still waiting to enter, the seconds
+        since its scheduled departure."""
         if self._sim is not None:
+            veh = self._sim.vehicle
+            self.backlog = [float(veh.getDepartDelay(v))
+                            for v in self._sim.simulation.getPendingVehicles()]
             self._sim.close()
             self._sim = None
 
@@ -152,6 +173,41 @@ class SignalEnv:
             eta = (length - veh.getLanePosition(vid)) / speed if speed >= 0.1 else np.inf
             found.append((route[at + 1] if at + 1 < len(route) else "", eta))
         return found
+
+    def full_lanes(self) -> set[str]:
+        """Outgoing lanes of the lights with no room left: their halting queue reaches back
+        to within one vehicle of the lane's start (a vehicle sent there would stop in the
+        junction)."""
+        if self._full_at != self.now:
+            lane_api = self._sim.lane
+            self._full = {lane for lane in self._outgoing
+                          if (lane_api.getLastStepHaltingNumber(lane) + 1) * VEHICLE_SPACE
+                          >= self._out_length[lane]}
+            self._full_at = self.now
+        return self._full
+
+    def queue_share(self, lane: str) -> float:
+        """Share of incoming ``lane``'s length its halting queue fills (1: back to its start)."""
+        return self.halting[lane] * VEHICLE_SPACE / self._lane_length[lane]
+
+    def room(self, lane: str) -> float:
+        """Vehicles outgoing ``lane`` still has room for behind its halting queue."""
+        queued = self._sim.lane.getLastStepHaltingNumber(lane)
+        return max(self._out_length[lane] / VEHICLE_SPACE - queued, 0.0)
+
+    def lane_length(self, lane: str) -> float:
+        return self._lane_length[lane]
+
+    def backlog_on(self, edge: str) -> int:
+        """Vehicles waiting to enter the network on ``edge`` (SUMO's insertion backlog)."""
+        if self._backlog_at != self.now:
+            first, counts = self._first_edge, dict[str, int]()
+            for vid in self._sim.simulation.getPendingVehicles():
+                if vid not in first:
+                    first[vid] = self._sim.vehicle.getRoute(vid)[0]
+                counts[first[vid]] = counts.get(first[vid], 0) + 1
+            self._backlog, self._backlog_at = counts, self.now
+        return self._backlog.get(edge, 0)
 
     def arrivals(self) -> np.ndarray:
         """Vehicles that entered each incoming lane, per finished bin ``[bins, lanes]``."""
@@ -187,6 +243,11 @@ class SignalEnv:
         self.lane_index = {lane: i for i, lane in enumerate(self.lanes)}
         self._seen = {lane: set() for lane in self.lanes}
         self._lane_length = {lane: self._sim.lane.getLength(lane) for lane in self.lanes}
+        self._outgoing = list(dict.fromkeys(out for light in self.lights.values()
+                                            for out in light.outgoing()))
+        self._out_length = {lane: self._sim.lane.getLength(lane) for lane in self._outgoing}
+        self._full, self._full_at = set(), -1.0
+        self._backlog, self._backlog_at, self._first_edge = {}, -1.0, {}
         self._bin_arrivals = np.zeros(len(self.lanes))
         self._arrivals = []
         self._bin_end = self.scenario.begin + self.bin_seconds

@@ -4,6 +4,7 @@ own yellow (and all-red) phases, never cut a green shorter than the minimum.
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -89,26 +90,52 @@ class Light:
         return shares
 
     def discharge(self, green: int, lane: str, vehicles: list[tuple[str, float]],
-                  within: float = 0.0) -> int:
+                  within: float = 0.0, full: Container[str] = ()) -> int:
         """Vehicles on ``lane`` that green ``green`` lets go before one it holds back: the
         halting ones and those due at the stop line within ``within`` seconds.
 
         ``vehicles`` are ``(next edge, seconds to the stop line)`` from the stop line back
-        (``SignalEnv.approach``); a vehicle whose movement is red in ``green`` blocks the lane
-        behind it. A vehicle in a lane that does not lead to its next edge goes once it can
-        change to a lane that does (a movement of its edge into that edge); one whose route
-        ends here may take any of the lane's movements.
+        (``SignalEnv.approach``); a vehicle whose movement is red in ``green``, or leads only
+        into outgoing lanes in ``full`` (no room downstream), blocks the lane behind it. A
+        vehicle in a lane that does not lead to its next edge goes once it can change to a
+        lane that does (a movement of its edge into that edge); one whose route ends here may
+        take any of the lane's movements.
         """
         state, n = self.states[self.greens[green]], 0
-        turns, siblings = self.turns.get(lane, {}), self.turns.get(_edge(lane), {})
-        anywhere = [i for signals in turns.values() for i in signals]
         for edge, eta in vehicles:
-            signals = turns.get(edge) or siblings.get(edge) or anywhere
-            if not any(state[i] in "Gg" for i in signals):
+            signals = self.signals_of(lane, edge)
+            if not any(state[i] in "Gg" and any(out not in full for _, out in self.links[i])
+                       for i in signals):
                 break
             if eta == np.inf or eta <= within:
                 n += 1
         return n
+
+    def signals_of(self, lane: str, edge: str) -> list[int]:
+        """Signal indices a vehicle on ``lane`` bound for ``edge`` may take (as ``discharge``
+        reads them: the lane's own movement, else its edge's, else any of the lane's)."""
+        turns, siblings = self.turns.get(lane, {}), self.turns.get(_edge(lane), {})
+        return (turns.get(edge) or siblings.get(edge)
+                or [i for signals in turns.values() for i in signals])
+
+    def starved(self, vehicles: dict[str, list[tuple[str, float]]],
+                green_at: list[float], now: float, max_red: float) -> list[int]:
+        """Greens that serve a halting vehicle at the head of its lane whose every movement
+        has had no green for ``max_red`` seconds (``green_at``: when each signal index last
+        showed green)."""
+        found: set[int] = set()
+        for lane, seen in vehicles.items():
+            if not seen or seen[0][1] != np.inf:
+                continue
+            signals = self.signals_of(lane, seen[0][0])
+            if signals and all(now - green_at[i] >= max_red for i in signals):
+                found.update(g for g, p in enumerate(self.greens)
+                             if any(self.states[p][i] in "Gg" for i in signals))
+        return sorted(found)
+
+    def outgoing(self) -> list[str]:
+        """The outgoing lanes of every movement the light controls."""
+        return list(dict.fromkeys(out for group in self.links for _, out in group))
 
     def served_links(self, green: int) -> list[tuple[str, str]]:
         state = self.states[self.greens[green]]

@@ -13,16 +13,27 @@ from cityfocus.signals.metrics import METRICS
 from cityfocus.signals.runner import HISTORY_SEED_BASE, summarize
 
 DEFINITIONS = {
-    "delay": "mean SUMO timeLoss (s) over all inserted vehicles, unfinished ones included "
-    "(RESCO; --tripinfo-output.write-unfinished)",
+    "resco_delay": "RESCO's delay (s): timeLoss + departDelay of every trip that entered, plus "
+    "(end of run - scheduled depart) of every scheduled trip that never entered, over all of "
+    "them; no teleporting (resco_benchmark/utils/readXML.py)",
+    "never_entered": "scheduled trips still waiting to enter at the end of the run",
+    "teleports": "vehicles teleported (teleporting is off: --time-to-teleport -1)",
+    "max_wait": "longest any single trip waited (s): departDelay + waitingTime of a trip that "
+    "entered, end - scheduled depart of one that never did",
+    "delay": "mean SUMO timeLoss (s) of the trips that entered, unfinished ones included "
+    "(the earlier 'RESCO delay' of these results, without entry delays)",
     "travel_time": "mean duration (s) of the vehicles that arrived",
-    "waiting_time": "mean waitingTime (s, speed < 0.1 m/s) over all inserted vehicles",
+    "waiting_time": "mean waitingTime (s, speed < 0.1 m/s) of the trips that entered",
     "throughput": "vehicles that arrived",
     "max_queue": "most vehicles halting at once on all controlled incoming lanes",
-    "vehicles": "vehicles inserted (a congested network inserts fewer)",
+    "vehicles": "trips that entered the network",
 }
-_LABELS = {"delay": "delay s", "travel_time": "travel time s", "waiting_time": "waiting s",
+_LABELS = {"resco_delay": "RESCO delay s", "never_entered": "never entered",
+           "teleports": "teleports", "max_wait": "longest wait s", "delay": "timeLoss s",
+           "travel_time": "travel time s", "waiting_time": "waiting s",
            "throughput": "throughput", "max_queue": "max queue", "vehicles": "vehicles"}
+_DIGITS = {"never_entered": 0, "teleports": 0, "max_wait": 0, "throughput": 0,
+           "max_queue": 1, "vehicles": 0}
 
 
 def _version(package: str) -> str | None:
@@ -67,7 +78,6 @@ def summary_table(result: dict[str, Any]) -> list[str]:
     header = ["scenario", "controller", "seeds", *(_LABELS[m] for m in METRICS)]
     rows = []
     for row in result["summary"]:
-        digits = {"throughput": 0, "max_queue": 1, "vehicles": 0}
         rows.append([row["scenario"], row["controller"], str(len(row["seeds"])),
-                     *(_cell(row[m], digits.get(m, 1)) for m in METRICS)])
+                     *(_cell(row[m], _DIGITS.get(m, 1)) for m in METRICS)])
     return markdown_table(header, rows)

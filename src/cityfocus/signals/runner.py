@@ -24,7 +24,7 @@ from cityfocus.signals.controllers import Actuated, Controller, FixedTime, MaxPr
 from cityfocus.signals.env import SignalEnv
 from cityfocus.signals.metrics import METRICS, trip_metrics
 from cityfocus.signals.plans import Webster
-from cityfocus.signals.scenarios import prepare
+from cityfocus.signals.scenarios import folder_name, prepare
 
 CONTROLLERS = ("fixed", "webster", "actuated", "max_pressure", "cityfocus")
 # Seeds of the "earlier days" the cityfocus forecaster learns from (never evaluation seeds).
@@ -64,7 +64,8 @@ def simulate(scenario_name: str, controller: str, seed: int, workdir: str | Path
             _, _, done, _, _ = env.step(ctrl.act(env))
     finally:
         env.close()
-    metrics = trip_metrics(run_dir / "tripinfo.xml", env.max_queue)
+    metrics = trip_metrics(run_dir / "tripinfo.xml", backlog=env.backlog,
+                           teleports=env.teleports, max_queue=env.max_queue)
     return {"scenario": scenario_name, "controller": controller, "seed": seed,
             "metrics": metrics, "lanes": env.lanes, "arrivals": env.arrivals(),
             "begin": scenario.begin, "bin_seconds": env.bin_seconds,
@@ -104,23 +105,24 @@ def run_many(scenarios: list[str], controllers: list[str], seeds: list[int],
     extra = extra if "cityfocus" in controllers else []
     for s in scenarios:
         for seed in [*seeds, *extra]:
-            prepare(s, seed, workdir / s / "scenario", duration)
+            prepare(s, seed, workdir / folder_name(s) / "scenario", duration)
     if workers == 1:
         if "cityfocus" in controllers:
             for s in scenarios:
                 histories[s] = _history([simulate(s, "fixed", HISTORY_SEED_BASE + k,
-                                                  workdir / s, duration)
+                                                  workdir / folder_name(s), duration)
                                          for k in range(history_days)])
-        runs = [simulate(s, c, seed, workdir / s, duration, histories.get(s))
+        runs = [simulate(s, c, seed, workdir / folder_name(s), duration, histories.get(s))
                 for s, c, seed in jobs]
     else:
         with _pool(workers) as pool:
             if "cityfocus" in controllers:
                 pending = {s: [pool.submit(simulate, s, "fixed", HISTORY_SEED_BASE + k,
-                                           workdir / s, duration) for k in range(history_days)]
+                                           workdir / folder_name(s), duration)
+                               for k in range(history_days)]
                            for s in scenarios}
                 histories = {s: _history([f.result() for f in fs]) for s, fs in pending.items()}
-            futures = [pool.submit(simulate, s, c, seed, workdir / s, duration,
+            futures = [pool.submit(simulate, s, c, seed, workdir / folder_name(s), duration,
                                    histories.get(s) if c == "cityfocus" else None)
                        for s, c, seed in jobs]
             runs = [f.result() for f in futures]
