@@ -114,6 +114,16 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         yield served
 
 
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """A fresh SQLite store (no HTTP) holding the small city "tiny" (4 zones, 2 days)."""
+    store = open_store(tmp_path / "data")
+    with store.session() as session:
+        add_city(session, synthetic_city(n_zones=4, days=2).data, name="tiny")
+    yield store
+    store.close()
+
+
 def postgres_reachable() -> bool:
     try:
         with socket.create_connection(("127.0.0.1", 5432), timeout=1):

@@ -15,11 +15,11 @@ from sqlalchemy import func, select, text
 from cityfocus.data.synthetic import synthetic_city
 from cityfocus.errors import CityfocusError
 from cityfocus.serve import datadir
-from cityfocus.serve.cities.service import add_city, city_data
+from cityfocus.serve.cities.service import city_data
 from cityfocus.serve.errors import Forbidden, Unauthorized
 from cityfocus.serve.observations import service as observations
 from cityfocus.serve.observations.schemas import ObservationBatch, ObservationRow
-from cityfocus.serve.store.engine import open_store, resolve_url
+from cityfocus.serve.store.engine import resolve_url
 from cityfocus.serve.store.migrate import current_revision, head_revision
 from cityfocus.serve.store.tables import Base, City, Observation
 from cityfocus.serve.tokens.service import (
@@ -30,15 +30,6 @@ from cityfocus.serve.tokens.service import (
     verify,
     verify_recent,
 )
-
-
-@pytest.fixture
-def store(tmp_path: Path):
-    store = open_store(tmp_path / "data")
-    with store.session() as session:
-        add_city(session, synthetic_city(n_zones=4, days=2).data, name="tiny")
-    yield store
-    store.close()
 
 
 def test_migrations_reach_head_and_match_the_tables(store) -> None:

@@ -7,9 +7,8 @@ starts fast and loads no torch.
 
 from __future__ import annotations
 
-import errno
 import os
-import socket
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -20,9 +19,12 @@ from rich.console import Console
 from rich.table import Table
 
 from cityfocus.cli.app import app
+from cityfocus.cli.serve_processes import ApiProcesses, bind, stop_with_parent
 from cityfocus.errors import CityfocusError
 
 if TYPE_CHECKING:
+    import uvicorn
+
     from cityfocus.serve.store.engine import Store
 
 DB_ENV = "CITYFOCUS_DB"
@@ -70,32 +72,6 @@ def _note(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _listen(host: str, port: int) -> socket.socket:
-    """The listening socket, bound now so a busy port or a bad host is one line."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as err:
-        raise CityfocusError(f"--host {host!r}: not an address this machine can listen on "
-                             f"({getattr(err, 'strerror', None) or err})") from None
-    family, _, proto, _, address = infos[0]
-    # proto IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say TCP, and
-    # without it every keep-alive answer waits ~40 ms for the client's delayed ACK (Nagle)
-    sock = socket.socket(family, socket.SOCK_STREAM, proto)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-        sock.listen(2048)
-    except OSError as err:
-        sock.close()
-        if err.errno == errno.EADDRINUSE:
-            raise CityfocusError(f"--port {port}: {host}:{port} is already in use; stop what "
-                                 "listens there or give another --port") from None
-        raise CityfocusError(f"--host {host} --port {port}: cannot listen there: "
-                             f"{err.strerror or err}") from None
-    sock.set_inheritable(True)
-    return sock
-
-
 serve_app = typer.Typer(help="Run the live service (OpenAPI at /docs); `serve worker` runs "
                         "its jobs.", invoke_without_command=True)
 app.add_typer(serve_app, name="serve")
@@ -112,34 +88,82 @@ def serve(
     workers: int = typer.Option(1, "--workers", min=0, max=64,
                                 help="Worker processes to start for jobs (0: none; run "
                                 "`cityfocus serve worker` yourself)."),
+    api_processes: int = typer.Option(1, "--api-processes", min=1, max=64,
+                                      help="API processes answering on the port (each its "
+                                      "own Python process; they share the database)."),
 ) -> None:
     """Run the service (OpenAPI at /docs; stops gracefully on SIGTERM or Ctrl-C)."""
     if ctx.invoked_subcommand is not None:
         return
-    sock = _listen(host, port)
+    several = api_processes > 1
+    sock = bind(host, port, shared=several, listen=not several)
     try:
         store = _open(data_dir, db)
     except BaseException:
         sock.close()
         raise
-    import uvicorn
-
-    from cityfocus.serve.app import create_app
-
     bound = sock.getsockname()
     _note(f"cityfocus serve on http://{host}:{bound[1]} (OpenAPI at /docs)")
     _note(f"dashboard: open http://{_browsable(host)}:{bound[1]}/ and sign in with an API token"
           + ("" if store.data_dir is None
              else f" (the first admin token is in {store.data_dir / 'admin-token'})"))
-    config = uvicorn.Config(create_app(store), access_log=False, log_level="info",
-                            timeout_graceful_shutdown=10)
     children = [_start_worker(store) for _ in range(workers)]
     if children:
         _note(f"started {len(children)} worker process(es) for jobs")
+    stopped_by = None
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        if several:
+            stopped_by = _run_api_processes(store, host, int(bound[1]), api_processes)
+        else:
+            _server(store).run(sockets=[sock])
     finally:
         _stop_workers(children)
+        sock.close()
+        store.close()
+    if stopped_by is not None:  # exit as uvicorn does: by the signal, so the status says it
+        signal.signal(stopped_by, signal.SIG_DFL)
+        os.kill(os.getpid(), stopped_by)
+
+
+def _server(store: Store) -> uvicorn.Server:
+    """The uvicorn server of one API process over ``store``."""
+    import uvicorn
+
+    from cityfocus.serve.app import create_app
+
+    return uvicorn.Server(uvicorn.Config(create_app(store), access_log=False,
+                                         log_level="info", timeout_graceful_shutdown=10))
+
+
+def _run_api_processes(store: Store, host: str, port: int, count: int) -> int:
+    """Run ``count`` API processes on ``host:port`` until SIGTERM or Ctrl-C; that signal."""
+    env = dict(os.environ)
+    store_args: list[str] = []
+    if store.data_dir is not None:
+        store_args = ["--data-dir", str(store.data_dir)]
+    else:
+        env[DB_ENV] = store.url.render_as_string(hide_password=False)
+    store.close()  # each process opens its own; the parent needs none meanwhile
+    return ApiProcesses(host, port, count, store_args, env).run(_note)
+
+
+@serve_app.command("api-process", hidden=True)
+def serve_api_process(
+    host: str = typer.Option(..., "--host"),
+    port: int = typer.Option(..., "--port"),
+    data_dir: Path | None = _data_dir_option(),
+    db: str | None = typer.Option(None, "--db", envvar=DB_ENV),
+) -> None:
+    """One of ``cityfocus serve --api-processes N``'s API processes (started by it)."""
+    from cityfocus.serve.store.engine import open_store
+
+    sock = bind(host, port, shared=True)
+    store = open_store(data_dir, db, migrate=False)  # the parent migrated it
+    try:
+        server = _server(store)
+        stop_with_parent(server)
+        server.run(sockets=[sock])
+    finally:
         sock.close()
         store.close()
 
@@ -185,8 +209,6 @@ def serve_worker(
     """Run jobs (training, retraining) from the service's store until SIGTERM or Ctrl-C.
 
     A job left running by a worker that stopped is re-queued once, then failed."""
-    import signal
-
     from cityfocus.cli.serve_compute import train
     from cityfocus.serve.jobs.worker import Worker
     from cityfocus.serve.store.engine import open_store, shown_url

@@ -139,6 +139,7 @@ class ForecastCache:
 
     def __init__(self) -> None:
         self._last: dict[str, CityForecast] = {}
+        self._making: dict[str, threading.Lock] = {}  # per city: held while forecasting
         self._lock = threading.Lock()
 
     def get(self, session: Session, city_name: str, horizon: int) -> CityForecast:
@@ -146,17 +147,30 @@ class ForecastCache:
 
     def get_for(self, session: Session, city: CityState, horizon: int) -> CityForecast:
         """The forecast for ``city`` as just read (``city_state``): the cached one while its
-        data version, horizon and active model version are unchanged, else a fresh one."""
+        data version, horizon and active model version are unchanged, else a fresh one.
+        Requests that miss together wait for one forecast (made once, not once each)."""
+        cached = self._fresh(city, horizon)
+        if cached is not None:
+            return cached
+        with self._lock:
+            making = self._making.setdefault(city.name, threading.Lock())
+        with making:
+            cached = self._fresh(city, horizon)  # made while this request waited
+            if cached is not None:
+                return cached
+            fresh = forecast_for(session, city.name, horizon)
+            with self._lock:
+                self._last[city.name] = fresh
+        return fresh
+
+    def _fresh(self, city: CityState, horizon: int) -> CityForecast | None:
         with self._lock:
             cached = self._last.get(city.name)
-        if (cached is not None and cached.data_version == city.data_version
+        if (cached is not None and cached.data_version >= city.data_version
                 and cached.horizon == horizon
                 and cached.model_version_id == city.active_version_id):
             return cached
-        fresh = forecast_for(session, city.name, horizon)
-        with self._lock:
-            self._last[city.name] = fresh
-        return fresh
+        return None
 
     def clear(self) -> None:
         with self._lock:

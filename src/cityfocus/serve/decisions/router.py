@@ -16,7 +16,7 @@ from cityfocus.serve.decisions.schemas import (
     DecisionSummary,
 )
 from cityfocus.serve.decisions.service import decide, get_decision, list_decisions, what_if
-from cityfocus.serve.deps import get_cache, get_session
+from cityfocus.serve.deps import get_cache, get_session, get_store
 
 router = APIRouter(prefix="/cities/{city}", tags=["decisions"],
                    responses=error_responses(401, 403, 404))
@@ -35,7 +35,8 @@ def post_decision(city: str, body: DecisionRequest, request: Request, response: 
     """Forecast from the stored observations, allocate the budget exactly, explain every
     zone, store the decision with the SHA-256 of its inputs."""
     stored, created = decide(session, cache, city, body, idempotency_key,
-                             getattr(request.state, "token_id", None))
+                             getattr(request.state, "token_id", None),
+                             writes=get_store(request).writes)
     if not created:
         response.status_code = 200
     return DecisionOut.model_validate(stored)

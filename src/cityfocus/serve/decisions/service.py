@@ -21,6 +21,7 @@ from cityfocus.serve.cities.service import CityState, city_state, get_city
 from cityfocus.serve.decisions.forecast import CityForecast, ForecastCache
 from cityfocus.serve.decisions.schemas import DecisionRequest
 from cityfocus.serve.errors import Conflict, NotFound, Unprocessable
+from cityfocus.serve.store.group_commit import GroupCommit
 from cityfocus.serve.store.tables import City, Decision
 
 
@@ -151,13 +152,14 @@ def _out(decision: Decision, city: City | CityState) -> dict[str, Any]:
 
 
 def decide(session: Session, cache: ForecastCache, city_name: str, request: DecisionRequest,
-           idempotency_key: str | None = None, token_id: int | None = None
-           ) -> tuple[dict[str, Any], bool]:
+           idempotency_key: str | None = None, token_id: int | None = None,
+           writes: GroupCommit | None = None) -> tuple[dict[str, Any], bool]:
     """Decide and store; returns (the stored decision, whether it was created now).
 
     With ``idempotency_key``, a decision already stored under that key for the city is
     returned as it was (created False); the same key with a different request is a Conflict.
-    Commits.
+    Commits: in ``session``, or with ``writes`` (the store's group commit) in a transaction
+    shared with the decisions other threads are storing at the same time.
     """
     city = city_state(session, city_name)
     body = normalized(request, city)
@@ -172,16 +174,26 @@ def decide(session: Session, cache: ForecastCache, city_name: str, request: Deci
                         request_sha256=request_sha, inputs_sha256=result["inputs_sha256"],
                         forecaster=cached.forecaster, result=result, token_id=token_id,
                         model_version_id=cached.model_version_id)
-    session.add(decision)
     try:
-        session.commit()
+        if writes is None:
+            session.add(decision)
+            session.commit()
+        else:  # committed with the other decisions being stored now
+            session.rollback()  # first hand back this session's connection (only read):
+            # the group's commit may need one, and the pool is finite
+            writes.write(lambda shared: _store(shared, decision))
     except IntegrityError:  # a concurrent retry with the same key stored first
-        session.rollback()
+        session.rollback()  # (also ends the read snapshot, so the key's row is seen)
         earlier = _by_key(session, city, idempotency_key) if idempotency_key else None
         if earlier is None:
             raise
         return _replay(earlier, city, request_sha), False
     return _out(decision, city), True
+
+
+def _store(session: Session, decision: Decision) -> None:
+    session.add(decision)
+    session.flush()
 
 
 def _by_key(session: Session, city: City | CityState, key: str) -> Decision | None:

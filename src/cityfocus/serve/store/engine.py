@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cityfocus.errors import CityfocusError
 from cityfocus.serve.datadir import DATABASE, prepare_data_dir
+from cityfocus.serve.store.group_commit import GroupCommit
 
 DEFAULT_DATA_DIR = "cityfocus-data"
 
@@ -72,7 +73,8 @@ class Store:
 
     Attributes:
         url: the database URL; ``data_dir``: the data folder (None for ``--db``);
-            ``database``: the URL as shown (password hidden), naming the database.
+            ``database``: the URL as shown (password hidden), naming the database;
+            ``writes``: small writes committed in groups (``GroupCommit``).
     """
 
     def __init__(self, url: URL, data_dir: Path | None = None) -> None:
@@ -81,6 +83,7 @@ class Store:
         self.data_dir = data_dir
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.writes = GroupCommit(self.sessions)
 
     @property
     def dialect(self) -> str:
