@@ -10,8 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Dialect, Executable, Table, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Dialect, Table, update
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
@@ -21,6 +21,7 @@ from cityfocus.serve.observations.schemas import ObservationRow
 from cityfocus.serve.store.tables import City, Observation, utcnow
 
 _KEY = ("city_id", "zone", "feature", "time")
+_REPLACED = ("value", "observed_by", "received_at")
 
 
 def naive_time(value: dt.datetime) -> dt.datetime:
@@ -31,10 +32,11 @@ def naive_time(value: dt.datetime) -> dt.datetime:
 
 
 def bulk_upsert(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert ``rows`` of ``observations``, replacing value, observed_by and received_at of
-    keys already stored (``INSERT … ON CONFLICT DO UPDATE`` on SQLite and PostgreSQL).
+    """Insert ``rows`` of ``observations`` (distinct keys), replacing value, observed_by and
+    received_at of keys already stored (``INSERT … ON CONFLICT DO UPDATE``).
 
-    The statement is compiled once and handed to the driver's ``executemany`` with the
+    On PostgreSQL the rows are COPied into a staging table first (``_copy_upsert``). On SQLite
+    the statement is compiled once and handed to the driver's ``executemany`` with the
     values already converted for it: SQLAlchemy's per-row parameter processing cost more than
     the database's own insert (a 10 000-row batch: ~120 of ~150 ms on SQLite). Each distinct
     value of a converted column (the times) is converted once.
@@ -42,17 +44,13 @@ def bulk_upsert(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
     table = cast(Table, Observation.__table__)
-    replaced = ("value", "observed_by", "received_at")
-    stmt: Executable
     dialect = session.get_bind().dialect
     if dialect.name == "postgresql":
-        pg = postgresql.insert(table)
-        stmt = pg.on_conflict_do_update(index_elements=list(_KEY),
-                                        set_={c: pg.excluded[c] for c in replaced})
-    else:
-        lite = sqlite.insert(table)
-        stmt = lite.on_conflict_do_update(index_elements=list(_KEY),
-                                          set_={c: lite.excluded[c] for c in replaced})
+        _copy_upsert(session, rows)
+        return
+    lite = sqlite.insert(table)
+    stmt = lite.on_conflict_do_update(index_elements=list(_KEY),
+                                      set_={c: lite.excluded[c] for c in _REPLACED})
     columns = list(rows[0])
     compiled = stmt.compile(dialect=dialect, column_keys=columns)
     order = list(compiled.positiontup or []) if dialect.positional else columns
@@ -62,6 +60,32 @@ def bulk_upsert(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     params: list[Any] = values if dialect.positional else [
         dict(zip(order, v, strict=True)) for v in values]
     session.connection().exec_driver_sql(str(compiled), params)
+
+
+_COLUMNS = (*_KEY, *_REPLACED)
+_STAGING = "cityfocus_observations_batch"
+
+
+def _copy_upsert(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """PostgreSQL: ``COPY`` the rows into a temporary table of this connection (emptied at
+    every commit), then one ``INSERT … SELECT … ON CONFLICT DO UPDATE`` from it, in the
+    session's transaction. (The rows' keys must be distinct, as ``ingest`` makes them: one
+    statement may not update a row twice.) COPY streams the rows without a statement or
+    parameter set per row, several times faster than ``executemany`` of the upsert."""
+    cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    names = ", ".join(_COLUMNS)
+    try:
+        cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGING} "
+                       "(LIKE observations INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+        with cursor.copy(f"COPY {_STAGING} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(tuple(row[c] for c in _COLUMNS))
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in _REPLACED)
+        cursor.execute(f"INSERT INTO observations ({names}) SELECT {names} FROM {_STAGING} "
+                       f"ON CONFLICT ({', '.join(_KEY)}) DO UPDATE SET {updates}")
+        cursor.execute(f"TRUNCATE {_STAGING}")  # a second batch in one transaction
+    finally:
+        cursor.close()
 
 
 def _converter(kind: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any]:
