@@ -15,9 +15,11 @@ from cityfocus_bench.aims import check_targets, epoch_seconds
 from cityfocus_bench.markdown import fmt, markdown_table, span
 
 _COLUMNS = ("realized_objective", "oracle_objective", "regret", "normalized_regret",
-            "hit_rate", "precision", "recall", "f1", "auc")
+            "hit_rate", "pai", "pei", "precision", "recall", "f1", "auc")
+_INCIDENTS_ONLY = ("hit_rate", "pai", "pei")
 _LABELS = {"realized_objective": "realized obj", "oracle_objective": "oracle obj",
            "regret": "regret", "normalized_regret": "norm. regret", "hit_rate": "hit rate",
+           "pai": "PAI", "pei": "PEI",
            "precision": "P", "recall": "R", "f1": "F1", "auc": "AUC"}
 
 
@@ -38,12 +40,12 @@ def _epochs(row: dict[str, Any]) -> str:
 def decision_table(rows: list[dict[str, Any]], incidents: bool,
                    metrics_key: str = "metrics") -> list[str]:
     """One line per row: forecast RMSE, decision metrics, fit cost."""
-    columns = [c for c in _COLUMNS if incidents or c != "hit_rate"]
+    columns = [c for c in _COLUMNS if incidents or c not in _INCIDENTS_ONLY]
     header = ["row", "RMSE", *(_LABELS[c] for c in columns), "fit s", "s/epoch", "epochs"]
     lines = []
     for row in rows:
         metrics = row[metrics_key]
-        lines.append([_label(row), fmt(row.get("rmse")), *(fmt(metrics[c]) for c in columns),
+        lines.append([_label(row), fmt(row.get("rmse")), *(fmt(metrics.get(c)) for c in columns),
                       fmt(row.get("fit_seconds"), 1), fmt(row.get("seconds_per_epoch"), 2),
                       _epochs(row)])
     return markdown_table(header, lines)

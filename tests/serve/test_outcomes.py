@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cityfocus.serve.outcomes.metrics import pai
+from cityfocus.allocate.task import DecisionTask
+from cityfocus.serve.outcomes.metrics import outcome_figures
 from tests.serve.conftest import Served
 from tests.serve.learning import learning
 
@@ -24,6 +25,11 @@ def _decide(client, city: str = "other") -> dict:  # type: ignore[no-untyped-def
 
 def test_pai_by_hand() -> None:
     # 3 of 4 incidents fell in the 2 attended zones of 4: (3/4) / (2/4) = 1.5
+    task = DecisionTask("coverage", 2, True, params={"alpha": 1.0})
+
+    def pai(w: np.ndarray, realized: np.ndarray) -> float | None:
+        return outcome_figures(task, w, realized)["pai"]
+
     assert pai(np.array([1.0, 0, 0, 1]), np.array([3.0, 1, 0, 0])) == pytest.approx(1.5)
     assert pai(np.array([0.0, 0, 0, 0]), np.array([3.0, 1, 0, 0])) is None
     assert pai(np.array([1.0, 0, 0, 0]), np.zeros(4)) is None

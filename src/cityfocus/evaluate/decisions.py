@@ -7,6 +7,13 @@ For allocations ``w`` ``[S, N]`` made before realized demand ``y`` ``[S, N]`` wa
   ``sum_s regret_s / sum_s |oracle_s|``;
 - hit rate: the share of realized demand (e.g. incidents) that fell in zones given any
   attention (``w > 0``), pooled over decisions;
+- police hotspot measures, pooled over decisions (zones count as of equal area): PAI, the
+  predictive accuracy index ``(n / N) / (a / A)`` — the hit rate over the share of zone-steps
+  attended (Chainey, Tompson & Uhlig 2008, "The utility of hotspot mapping for predicting
+  spatial patterns of crime", Security Journal 21:4-28; 1 is chance) — and PEI, the
+  predictive efficiency index ``n / n*`` — incidents in attended zones over the most any
+  choice of as many zones could have held (Hunt 2016; in [0, 1]); NaN when nothing was
+  realized or nothing attended;
 - hotspot detection: a zone is a hotspot in a decision when its realized demand is among the
   ``k`` largest (``k`` = the number of zones the oracle attends, at least 1) and positive;
   precision, recall and F1 of "got attention" against "was a hotspot", pooled; AUC of the
@@ -44,6 +51,10 @@ def decision_metrics(task: DecisionTask, w: np.ndarray, realized: np.ndarray,
     total = realized.sum()
     k = np.maximum((np.asarray(best_alloc.w) > 1e-9).sum(-1), 1)
     hotspot = _top_k(realized, k) & (realized > 0)
+    hits = float((realized * attended).sum())
+    area = float(attended.sum()) / attended.size
+    best_same_area = float((np.sort(realized, axis=-1)[:, ::-1]
+                            * (np.arange(realized.shape[1]) < attended.sum(-1)[:, None])).sum())
     tp = float((attended & hotspot).sum())
     precision = tp / max(float(attended.sum()), 1.0)
     recall = tp / max(float(hotspot.sum()), 1.0)
@@ -54,7 +65,9 @@ def decision_metrics(task: DecisionTask, w: np.ndarray, realized: np.ndarray,
         "oracle_objective": float(best.mean()),
         "regret": float(regret.mean()),
         "normalized_regret": float(regret.sum() / max(np.abs(best).sum(), 1e-12)),
-        "hit_rate": float((realized * attended).sum() / total) if total > 0 else float("nan"),
+        "hit_rate": hits / total if total > 0 else float("nan"),
+        "pai": hits / total / area if total > 0 and area > 0 else float("nan"),
+        "pei": hits / best_same_area if best_same_area > 0 else float("nan"),
         "precision": precision,
         "recall": recall,
         "f1": f1,
