@@ -65,3 +65,16 @@ def test_poisson_deviance_by_hand() -> None:
     by_hand = 2 * np.mean([0 - (0 - 0.5), 0.0, 3 * np.log(1.5) - 1.0])
     assert poisson_deviance(y, mu) == pytest.approx(by_hand)
     assert poisson_deviance(y, y) == pytest.approx(0.0, abs=1e-8)  # mu floored at 1e-9
+
+
+def test_the_median_if_positive_minimises_the_error_on_positive_counts() -> None:
+    rng = np.random.default_rng(4)
+    for dist in (CountDistribution("poisson", np.array([0.2, 1.5, 6.0])),
+                 CountDistribution("negbin", np.array([0.2, 1.5, 6.0]), size=0.7)):
+        point = dist.median_if_positive()
+        draws = rng.poisson(dist.mean, size=(100_000, 3)) if dist.family == "poisson" else \
+            rng.negative_binomial(0.7, 0.7 / (0.7 + dist.mean), size=(100_000, 3))
+        for i in range(3):
+            positive = draws[:, i][draws[:, i] > 0]
+            errors = {k: np.abs(positive - k).mean() for k in range(1, 25)}
+            assert errors[int(point[i])] <= min(errors.values()) + 1e-9

@@ -48,13 +48,8 @@ def decision_metrics(task: DecisionTask, w: np.ndarray, realized: np.ndarray,
     gain = np.asarray(problem.gain(w), dtype=np.float64)
     regret = best - gain
     attended = w > 1e-9
-    total = realized.sum()
     k = np.maximum((np.asarray(best_alloc.w) > 1e-9).sum(-1), 1)
     hotspot = _top_k(realized, k) & (realized > 0)
-    hits = float((realized * attended).sum())
-    area = float(attended.sum()) / attended.size
-    best_same_area = float((np.sort(realized, axis=-1)[:, ::-1]
-                            * (np.arange(realized.shape[1]) < attended.sum(-1)[:, None])).sum())
     tp = float((attended & hotspot).sum())
     precision = tp / max(float(attended.sum()), 1.0)
     recall = tp / max(float(hotspot.sum()), 1.0)
@@ -65,14 +60,29 @@ def decision_metrics(task: DecisionTask, w: np.ndarray, realized: np.ndarray,
         "oracle_objective": float(best.mean()),
         "regret": float(regret.mean()),
         "normalized_regret": float(regret.sum() / max(np.abs(best).sum(), 1e-12)),
-        "hit_rate": hits / total if total > 0 else float("nan"),
-        "pai": hits / total / area if total > 0 and area > 0 else float("nan"),
-        "pei": hits / best_same_area if best_same_area > 0 else float("nan"),
+        **hotspot_figures(w, realized),
         "precision": precision,
         "recall": recall,
         "f1": f1,
         "auc": auc(w if scores is None else scores, hotspot),
     }
+
+
+def hotspot_figures(w: np.ndarray, realized: np.ndarray) -> dict[str, float]:
+    """Hit rate, PAI and PEI of allocations ``w`` ``[S, N]`` against realized demand
+    ``[S, N]`` (>= 0), pooled over the S decisions (see the module docstring)."""
+    attended = np.asarray(w) > 1e-9
+    realized = np.asarray(realized, dtype=np.float64)
+    total = float(realized.sum())
+    hits = float((realized * attended).sum())
+    area = float(attended.sum()) / attended.size
+    ranked = np.sort(realized, axis=-1)[:, ::-1]
+    best_same_area = float((ranked * (np.arange(realized.shape[1])
+                                      < attended.sum(-1)[:, None])).sum())
+    nan = float("nan")
+    return {"hit_rate": hits / total if total > 0 else nan,
+            "pai": hits / total / area if total > 0 and area > 0 else nan,
+            "pei": hits / best_same_area if best_same_area > 0 else nan}
 
 
 def _top_k(values: np.ndarray, k: np.ndarray) -> np.ndarray:

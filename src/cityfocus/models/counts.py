@@ -98,6 +98,22 @@ class CountDistribution:
         rate = self.mean / (1 - pi)
         return np.asarray(stats.poisson(rate).ppf((q - pi) / (1 - pi)), dtype=np.float64)
 
+    def median_if_positive(self, most: int = 1000) -> np.ndarray:
+        """The median of the count given that it is positive: the smallest k >= 1 with
+        ``P(1 <= count <= k) >= P(count >= 1) / 2``. It is the point that minimises the
+        expected absolute error over entries whose count turns out positive (the MAE⁺ of
+        crime benchmarks), whatever the entry's chance of being positive."""
+        zero = self.cdf(0)
+        wanted = zero + 0.5 * (1.0 - zero)
+        low = np.ones_like(self.mean)
+        high = np.full_like(self.mean, float(most))
+        while np.any(high - low > 0):  # bisection on the integer k, vectorised
+            mid = np.floor((low + high) / 2)
+            below = self.cdf(mid) < wanted
+            low = np.where(below, mid + 1, low)
+            high = np.where(below, high, mid)
+        return low
+
     def variance(self) -> np.ndarray:
         if self.family == "negbin":
             return self.mean + self.mean ** 2 / float(self.size or np.inf)
