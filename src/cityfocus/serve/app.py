@@ -58,7 +58,7 @@ def create_app(store: Store) -> FastAPI:
     install_dashboard(app)
 
     @app.get("/healthz", tags=["operations"])
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:  # async: answers even when every thread is busy
         """The process is up (no token needed)."""
         return {"status": "ok"}
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
+from fastapi.responses import Response
 from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
 
 # A time on the city's own clock, written without an offset (ISO 8601 local date-time): the
@@ -52,3 +53,11 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 GUARDED = error_responses(401, 403)
 """What any route that needs a token may answer besides its own statuses."""
+
+
+def json_answer(model: BaseModel, status_code: int = 200) -> Response:
+    """``model`` as the JSON answer, serialized here. A sync route returning its model has
+    FastAPI validate it against the response model again, in a worker thread of its own;
+    the hot routes build their model once (that is the validation) and answer this."""
+    return Response(model.model_dump_json(), status_code=status_code,
+                    media_type="application/json")

@@ -30,6 +30,6 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         session.close()
 
 
-def get_cache(request: Request) -> ForecastCache:
+async def get_cache(request: Request) -> ForecastCache:  # async: no worker thread for this
     cache: ForecastCache = request.app.state.forecasts
     return cache

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from cityfocus.data.citydata import CityData
@@ -93,13 +93,16 @@ class CityState:
     active_version_id: int | None
 
 
+# built once: making the statement cost as much as running it (it is asked on every request)
+_CITY_STATE = (select(City.id, City.name, City.card, City.data_version, ModelVersion.id)
+               .outerjoin(ModelVersion, (ModelVersion.city_id == City.id)
+                          & ModelVersion.active.is_(True))
+               .where(City.name == bindparam("name")))
+
+
 def city_state(session: Session, name: str) -> CityState:
     """The city called ``name`` as it is now. Raises NotFound."""
-    row = session.execute(
-        select(City.id, City.name, City.card, City.data_version, ModelVersion.id)
-        .outerjoin(ModelVersion, (ModelVersion.city_id == City.id)
-                   & ModelVersion.active.is_(True))
-        .where(City.name == name)).first()
+    row = session.execute(_CITY_STATE, {"name": name}).first()
     if row is None:
         raise NotFound(f"no city {name!r}")
     return CityState(id=row[0], name=row[1], card=row[2] if isinstance(row[2], dict) else {},

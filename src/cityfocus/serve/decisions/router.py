@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from cityfocus.serve.auth import require
-from cityfocus.serve.contract import DecisionId, error_responses
+from cityfocus.serve.contract import DecisionId, error_responses, json_answer
 from cityfocus.serve.decisions.forecast import ForecastCache
 from cityfocus.serve.decisions.schemas import (
     DecisionBody,
@@ -28,18 +28,16 @@ router = APIRouter(prefix="/cities/{city}", tags=["decisions"],
                               "decision stored the first time", "model": DecisionOut},
                         409: {"description": "the Idempotency-Key was used with another "
                               "request"}, **error_responses(400)})
-def post_decision(city: str, body: DecisionRequest, request: Request, response: Response,
+def post_decision(city: str, body: DecisionRequest, request: Request,
                   idempotency_key: str | None = Header(None, max_length=255),
                   session: Session = Depends(get_session),
-                  cache: ForecastCache = Depends(get_cache)) -> DecisionOut:
+                  cache: ForecastCache = Depends(get_cache)) -> Response:
     """Forecast from the stored observations, allocate the budget exactly, explain every
     zone, store the decision with the SHA-256 of its inputs."""
     stored, created = decide(session, cache, city, body, idempotency_key,
                              getattr(request.state, "token_id", None),
                              writes=get_store(request).writes)
-    if not created:
-        response.status_code = 200
-    return DecisionOut.model_validate(stored)
+    return json_answer(DecisionOut.model_validate(stored), 201 if created else 200)
 
 
 @router.get("/decisions", response_model=DecisionPage,
@@ -65,6 +63,6 @@ def get_one_decision(city: str, decision_id: DecisionId,
 @router.post("/whatif", response_model=DecisionBody, dependencies=[Depends(require("read"))],
              responses=error_responses(400))
 def post_whatif(city: str, body: DecisionRequest, session: Session = Depends(get_session),
-                cache: ForecastCache = Depends(get_cache)) -> DecisionBody:
+                cache: ForecastCache = Depends(get_cache)) -> Response:
     """The decision the request would get now, re-solved on the cached forecast; not stored."""
-    return DecisionBody.model_validate(what_if(session, cache, city, body))
+    return json_answer(DecisionBody.model_validate(what_if(session, cache, city, body)))
