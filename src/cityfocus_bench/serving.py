@@ -80,6 +80,7 @@ class Service:
     log: Path
     proc: subprocess.Popen[bytes] | None = None
     starts: list[float] = field(default_factory=list)
+    args: list[str] = field(default_factory=list)  # more ``cityfocus serve`` options
 
     @property
     def url(self) -> str:
@@ -93,7 +94,8 @@ class Service:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "cityfocus", "serve", "--port", str(self.port),
-                 *self.spec.args, *no_job_workers()], stdout=out, stderr=subprocess.STDOUT)
+                 *self.spec.args, *no_job_workers(), *self.args], stdout=out,
+                stderr=subprocess.STDOUT)
         while True:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"cityfocus serve exited; see {self.log}")
@@ -107,6 +109,18 @@ class Service:
             time.sleep(0.05)
         self.starts.append(time.perf_counter() - started)
         return self.starts[-1]
+
+    def pids(self) -> list[int]:
+        """The process ids answering requests: ``cityfocus serve``'s, or with
+        ``--api-processes`` its children's (Linux: read from /proc)."""
+        assert self.proc is not None
+        pid = self.proc.pid
+        try:
+            with open(f"/proc/{pid}/task/{pid}/children") as kids:
+                children = [int(k) for k in kids.read().split()]
+        except OSError:
+            children = []
+        return children or [pid]
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no flush, no goodbye."""
