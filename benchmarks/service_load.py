@@ -250,6 +250,8 @@ async def run_load(service: Service, token: str, city_name: str, args: argparse.
     floor_start = start + step * (args.batches * BATCH // len(city["zones"]) + 1)
     result["ingest_floor"] = raw_floor(service.spec, city_name, args.batches, floor_start,
                                        int(step.total_seconds()))
+    # before the connections open: uvicorn closes a connection idle for 5 s
+    result["work_floor"] = decision_floor(service.spec, city_name, 20)
     pids = service.pids()
     connections = [await Connection.open(service.url, token) for _ in range(args.clients)]
     try:
@@ -270,7 +272,6 @@ async def run_load(service: Service, token: str, city_name: str, args: argparse.
             return await c.request("GET", "/healthz")
 
         result["warmup"] = await concurrent(connections, 1, warm, pids)
-        result["work_floor"] = decision_floor(service.spec, city_name, 20)
         result["decisions"] = await concurrent(connections, args.decisions, decide, pids)
         result["whatifs"] = await concurrent(connections, args.whatifs, ask, pids)
         result["healthz"] = await concurrent(connections, args.whatifs, health, pids)

@@ -87,6 +87,20 @@ def test_metrics_count_requests_rows_decisions_and_whatifs(served: Served) -> No
     assert not any("synthetic" in dict(labels).get("route", "") for _, labels in after)
 
 
+def test_metrics_report_the_stores_jobs_by_city_and_status(served: Served) -> None:
+    """``cityfocus_jobs`` is read from the store at each scrape (no worker runs here, so a
+    queued job stays queued)."""
+    before = scrape(served)
+    with served.client(served.tokens["admin"]) as client:
+        answer = client.post("/cities/other/jobs", json={"forecaster": "historical_average"})
+        assert answer.status_code == 202, answer.text
+    after = scrape(served)
+    assert (value(after, "cityfocus_jobs", city="other", status="queued")
+            == value(before, "cityfocus_jobs", city="other", status="queued") + 1)
+    for status in ("running", "done", "failed"):
+        assert ("cityfocus_jobs", frozenset({("city", "other"), ("status", status)})) in after
+
+
 def test_a_collector_reports_at_every_scrape() -> None:
     """The hook for gauges read when scraped (job states): ``Metrics.add_collector``."""
     states = {"queued": 2, "running": 1}

@@ -3,25 +3,31 @@ request latency by route template and status, rows ingested, decisions made and 
 answered, per city. Each app has its own registry (so tests can run several in a process);
 with several worker processes each answers for itself.
 
-Gauges read at scrape time (job states, queue depth) plug in through ``add_collector``: pass
-a prometheus ``Collector`` whose ``collect()`` yields metric families; it is asked on every
-scrape, so it reports the store's state then, not a count kept in memory.
+Gauges read at scrape time plug in through ``add_collector``: pass a prometheus
+``Collector`` whose ``collect()`` yields metric families; it is asked on every scrape, so it
+reports the store's state then, not a count kept in memory. ``JobStates`` (jobs per city and
+status) is one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
+from sqlalchemy import func, select
 from starlette.types import Scope
 
 from cityfocus.serve.auth import require
 from cityfocus.serve.contract import GUARDED
 from cityfocus.serve.observe import ObserveRequests
+from cityfocus.serve.store.engine import Store
+from cityfocus.serve.store.tables import City, Job
 
 # request latency buckets in seconds: what-ifs answer in about a millisecond, decisions and
 # 100 000-row batches in up to seconds
@@ -93,10 +99,41 @@ def get_metrics(request: Request) -> Response:
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
+JOB_STATES = ("queued", "running", "done", "failed")
+
+
+class JobStates:
+    """``cityfocus_jobs{city, status}``: the store's jobs per city and status, counted at
+    every scrape (every status of every city with a job, 0 included, so a queue that
+    empties reads 0 rather than vanishing)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        gauge = GaugeMetricFamily("cityfocus_jobs", "Jobs in the store by city and status "
+                                  "(read at scrape time).", labels=["city", "status"])
+        with self.store.session() as session:
+            rows = session.execute(select(City.name, Job.status, func.count())
+                                   .join(City, City.id == Job.city_id)
+                                   .group_by(City.name, Job.status)).all()
+        counts: dict[str, dict[str, int]] = {}
+        for city, status, count in rows:
+            counts.setdefault(city, dict.fromkeys(JOB_STATES, 0))[status] = int(count)
+        for city in sorted(counts):
+            for status, count in counts[city].items():
+                gauge.add_metric([city, status], count)
+        yield gauge
+
+
 def install_metrics(app: FastAPI) -> Metrics:
-    """Give ``app`` its registry, the timing middleware and ``GET /metrics``."""
+    """Give ``app`` its registry, the timing middleware, the job-state gauges (when the app
+    has a store) and ``GET /metrics``."""
     metrics = Metrics()
     app.state.metrics = metrics
+    store = getattr(app.state, "store", None)
+    if store is not None:
+        metrics.add_collector(JobStates(store))
     app.add_middleware(ObserveRequests, observe=metrics.observe)
     app.include_router(router)
     return metrics
