@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from cityfocus.openmp import prefer_passive_wait
 
 prefer_passive_wait()  # before anything loads torch's OpenMP (see cityfocus.openmp)
@@ -94,6 +96,27 @@ def published_table(result: dict[str, Any]) -> list[str]:
                      f"{known[best]:.2f} ({best})",
                      "yes" if ours["cityfocus"] < known[best] else "NO"])
     return markdown_table(header, rows)
+
+
+def outliers(result: dict[str, Any]) -> list[str]:
+    """Runs whose RESCO delay is more than twice the median of their scenario and
+    controller's seeds (a jam that never clears, teleporting being off), as lines."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for run in result["runs"]:
+        groups.setdefault((run["scenario"], run["controller"]), []).append(run)
+    found = []
+    for (scenario, controller), runs in groups.items():
+        middle = float(np.median([r["metrics"]["resco_delay"] for r in runs]))
+        for r in runs:
+            m = r["metrics"]
+            if len(runs) > 2 and m["resco_delay"] > 2 * middle:
+                found.append(f"{scenario} {controller} seed {r['seed']}: {m['resco_delay']:.1f} s "
+                             f"(median of its seeds {middle:.1f} s; {m['never_entered']:.0f} "
+                             f"never entered, longest wait {m['max_wait']:.0f} s)")
+    if not found:
+        return []
+    return ["Seeds far from the others (RESCO delay above twice the median of the same "
+            "scenario and controller): " + "; ".join(found) + ".", ""]
 
 
 def targets(result: dict[str, Any]) -> list[str]:
@@ -182,6 +205,7 @@ def section(result: dict[str, Any]) -> str:
         "count when entries are served in order, more when one entry road is blocked while "
         "others flow). SUMO versions differ (RESCO used an earlier release).",
         "",
+        *outliers(result),
         "Against the targets (mean RESCO delay):",
         "",
         *targets(result),
@@ -205,7 +229,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--history-days", type=int, default=3)
     parser.add_argument("--results", type=Path, default=Path("benchmarks/RESULTS.md"))
     parser.add_argument("--no-results", action="store_true", help="do not touch RESULTS.md")
+    parser.add_argument("--from-json", type=Path,
+                        help="render the section from this stored result; no simulation")
     args = parser.parse_args(argv)
+    if args.from_json:
+        result = json.loads(args.from_json.read_text())
+        text = section(result)
+        print(text)
+        if not args.no_results:
+            write_section(args.results, "signals", text)
+        return 0
     scenarios = args.scenarios.split(",")
     load_before = _load()
     started = time.perf_counter()

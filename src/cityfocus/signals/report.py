@@ -17,7 +17,9 @@ DEFINITIONS = {
     "(end of run - scheduled depart) of every scheduled trip that never entered, over all of "
     "them; no teleporting (resco_benchmark/utils/readXML.py)",
     "never_entered": "scheduled trips still waiting to enter at the end of the run",
-    "teleports": "vehicles teleported (teleporting is off: --time-to-teleport -1)",
+    "teleports": "vehicles teleported (a jammed vehicle is never teleported, "
+    "--time-to-teleport -1; SUMO still teleports one after a collision, its default "
+    "collision action)",
     "max_wait": "longest any single trip waited (s): departDelay + waitingTime of a trip that "
     "entered, end - scheduled depart of one that never did",
     "delay": "mean SUMO timeLoss (s) of the trips that entered, unfinished ones included "
