@@ -176,3 +176,36 @@ def test_transformer_starts_as_the_least_squares_linear_forecaster(split):
 def test_unknown_transformer_start_is_a_clear_error(split):
     with pytest.raises(CityfocusError, match="unknown start 'bogus'"):
         STTransformer(L, H, epochs=1, start="bogus", progress=False).fit(split.train)
+
+
+def test_poisson_loss_trains_positive_rates_and_loads_the_same(split, tmp_path):
+    """A count model trained by the Poisson likelihood forecasts rates (> 0, by its softplus
+    link), reloads with the same link, and fits the counts' level."""
+    train = split.train
+    model = make_forecaster("seed_mlp", 12, 3, epochs=3, progress=False, device="cpu",
+                            loss="poisson", seed=0)
+    model.fit(train)
+    forecast = model.predict(train)
+    assert np.all(forecast.mean > 0)
+    again = load_forecaster(model.save(tmp_path / "m.pt"), device="cpu")
+    np.testing.assert_allclose(again.predict(train).mean, forecast.mean, rtol=1e-5)
+    counts = train.target_values[train.target_mask]
+    assert 0.2 < forecast.mean.mean() / counts.mean() < 5
+
+
+def test_poisson_loss_is_refused_outside_forecast_mode(split):
+    model = make_forecaster("seed_mlp", 12, 3, epochs=1, progress=False, device="cpu",
+                            loss="poisson", mode="decide",
+                            task={"family": "coverage", "budget": 2, "units": False})
+    with pytest.raises(CityfocusError, match="poisson"):
+        model.fit(split.train)
+
+
+def test_poisson_likelihood_by_hand():
+    from cityfocus.training.losses import masked_poisson_nll
+
+    rate = torch.tensor([0.5, 2.0, 1.0])
+    y = torch.tensor([0.0, 3.0, 7.0])
+    mask = torch.tensor([True, True, False])
+    want = ((0.5 - 0.0) + (2.0 - 3 * np.log(2.0) + np.log(6.0))) / 2
+    assert float(masked_poisson_nll(rate, y, mask)) == pytest.approx(want, rel=1e-6)

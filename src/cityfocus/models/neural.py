@@ -135,7 +135,9 @@ class NeuralForecaster:
         lookback: L, input steps.
         horizon: H, output steps.
         epochs, batch_size, lr, weight_decay, clip_norm, patience: see ``TrainConfig``.
-        loss: ``"mse"`` or ``"mae"`` (masked, on the scaled target).
+        loss: ``"mse"`` or ``"mae"`` (masked, on the scaled target), or ``"poisson"``: the
+            Poisson likelihood of a count target, the output a rate kept positive by a
+            softplus (forecast mode only).
         mode: ``"forecast"``, ``"imitate"`` or ``"decide"`` (see ``cityfocus.learn.modes``):
             what the weights are trained for. This class trains ``forecast`` itself; the
             decision modes need the plan of ``cityfocus.learn`` (``training_plan``). The
@@ -211,6 +213,9 @@ class NeuralForecaster:
         task = None if self.task is None else DecisionTask.from_config(self.task)
         if task is not None:
             task.check(train.shape[1])
+        if self.loss == "poisson" and self.mode != "forecast":
+            raise CityfocusError(f"loss 'poisson' trains forecasts only; {self.name} is set "
+                                 f"to mode {self.mode!r} (use mse or mae there)")
         seed_everything(self.seed)
         device = resolve_device(self.device)
         whole, val_start = _join_for_validation(train, val)
@@ -301,7 +306,9 @@ class NeuralForecaster:
         mean, std = self.scaler_.target_params(self.schema_["target_index"])
         mean_t = torch.as_tensor(mean, dtype=pred.dtype, device=device)
         std_t = torch.as_tensor(std, dtype=pred.dtype, device=device)
-        return pred * std_t + mean_t
+        out = pred * std_t + mean_t
+        # a count model's output is a Poisson rate: kept positive by a softplus link
+        return torch.nn.functional.softplus(out) if self.loss == "poisson" else out
 
     # -- schema --------------------------------------------------------------------------
     def check_schema(self, data: CityData) -> None:

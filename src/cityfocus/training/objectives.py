@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from cityfocus.errors import CityfocusError
-from cityfocus.training.losses import masked_mae, masked_mse
+from cityfocus.training.losses import masked_mae, masked_mse, masked_poisson_nll
 from cityfocus.training.tensors import WindowTensors, chunks
 from cityfocus.training.trainer import TrainConfig
 
@@ -32,7 +32,7 @@ StepLoss = Callable[[torch.nn.Module, np.ndarray], torch.Tensor]
 Metric = Callable[[torch.nn.Module], float]
 Unscale = Callable[[torch.Tensor], torch.Tensor]
 LossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
-LOSSES = ("mse", "mae")
+LOSSES = ("mse", "mae", "poisson")
 
 
 class Objective(NamedTuple):
@@ -65,10 +65,11 @@ class Phase(NamedTuple):
 
 
 def loss_function(loss: str) -> LossFn:
-    """The masked loss named ``loss`` (``mse`` or ``mae``)."""
+    """The masked loss named ``loss``: ``mse`` or ``mae`` (of scaled values), or
+    ``poisson`` (the Poisson likelihood of counts, on positive rates in original units)."""
     if loss not in LOSSES:
-        raise CityfocusError(f"unknown loss {loss!r}; use mse or mae")
-    return masked_mse if loss == "mse" else masked_mae
+        raise CityfocusError(f"unknown loss {loss!r}; use {', '.join(LOSSES)}")
+    return {"mse": masked_mse, "mae": masked_mae, "poisson": masked_poisson_nll}[loss]
 
 
 def forecast_objective(fit: FitWindows, loss: str, weigh_steps: bool = True) -> Objective:
@@ -81,6 +82,9 @@ def forecast_objective(fit: FitWindows, loss: str, weigh_steps: bool = True) -> 
 
     def step_loss(net: torch.nn.Module, index: np.ndarray) -> torch.Tensor:
         starts = train_starts[index]
+        if loss == "poisson":  # a likelihood of counts: rates and counts in original units
+            y, m = tensors.targets(starts, scaled=False)
+            return loss_fn(fit.unscale(net(tensors.inputs(starts))), y, m * weight)
         y, m = tensors.targets(starts)
         return loss_fn(net(tensors.inputs(starts)), y, m * weight)
 
