@@ -92,6 +92,22 @@ def test_zone_detail_matches_the_store_and_the_decision(served: Served) -> None:
     assert {n["zone"] for n in detail["neighbours"]} <= {z["id"] for z in city["zones"]}
 
 
+def test_zone_detail_lists_past_forecasts_against_outcomes(served: Served) -> None:
+    with served.client(served.tokens["write"]) as client:
+        decision = client.post("/cities/synthetic/decisions",
+                               json={**TASK, "budget": 5}).json()
+        realized = {z["zone"]: float(k % 4) for k, z in enumerate(decision["zones"])}
+        client.post(f"/cities/synthetic/decisions/{decision['id']}/outcome",
+                    json={"realized": realized})
+        past = client.get("/cities/synthetic/zones/z07?horizon=24").json()["past"]
+    mine = next(z for z in decision["zones"] if z["zone"] == "z07")
+    last = past[-1]
+    assert last["decision"] == decision["id"]
+    assert last["forecast"] == pytest.approx(mine["demand"])
+    assert last["given"] == mine["w"] and last["realized"] == realized["z07"]
+    assert [p["decision"] for p in past] == sorted(p["decision"] for p in past)
+
+
 def test_zone_detail_refuses_unknown_zones_and_bad_queries(served: Served) -> None:
     with served.client(served.tokens["read"]) as client:
         assert client.get("/cities/synthetic/zones/nowhere").status_code == 404

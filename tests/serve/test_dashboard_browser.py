@@ -193,7 +193,8 @@ def test_the_history_shows_outcomes_and_jobs(live: Live) -> None:
     assert sum(1 for text in rows if text != "–") == len(outcomes)
     assert "normalized regret" in page.inner_text("#performance")
     page.click("#map circle[data-zone=z05]")
-    wait(page, "document.querySelector('#detail-drivers-text').textContent")
+    wait(page, "document.querySelector('#detail-past-text').textContent.includes('mean absolute')")
+    assert page.locator("#detail-past circle.point").count() == 2 * 4  # forecast and realized
     page.mouse.move(0, 0)
     shot(page, "dashboard-history.png")
     assert page.errors == []

@@ -60,6 +60,18 @@ class Drivers(BaseModel):
     steps: list[SourceStep] = Field(description="past steps drawn on, oldest first")
 
 
+class PastDecision(BaseModel):
+    """A stored decision with an outcome: what it forecast for this zone, what it gave it,
+    and what then happened."""
+
+    decision: int
+    start: ClockTime = Field(description="first step the decision was for")
+    end: ClockTime
+    forecast: float = Field(description="the zone's forecast demand over the horizon")
+    given: float = Field(description="the zone's share or units")
+    realized: float = Field(description="the demand the outcome reported for the zone")
+
+
 class ZoneDetail(BaseModel):
     city: str
     zone: ZoneOut
@@ -70,3 +82,5 @@ class ZoneDetail(BaseModel):
     history: History
     forecast: ZoneForecast
     drivers: Drivers
+    past: list[PastDecision] = Field(description="the last decisions with an outcome, "
+                                     "oldest first: forecast against what happened")

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityfocus.data.citydata import CityData
@@ -19,10 +20,12 @@ from cityfocus.serve.cities.service import get_city
 from cityfocus.serve.decisions.forecast import CityForecast, ForecastCache
 from cityfocus.serve.decisions.service import default_horizon
 from cityfocus.serve.errors import NotFound
+from cityfocus.serve.store.tables import Decision, Outcome
 
 LOW, HIGH = 5.0, 95.0
 SOURCES = 5  # source zones listed
 STEPS = 24  # past steps listed
+PAST = 20  # past decisions listed
 
 
 def zone_detail(session: Session, cache: ForecastCache, city_name: str, zone: str,
@@ -68,7 +71,28 @@ def zone_detail(session: Session, cache: ForecastCache, city_name: str, zone: st
                      "low": f_low, "high": f_high, "interval": usual.words(),
                      "demand": float(cached.demand[i])},
         "drivers": _drivers(cached, i, ids, names, usual),
+        "past": past_decisions(session, city.id, zone),
     }
+
+
+def past_decisions(session: Session, city_id: int, zone: str,
+                   limit: int = PAST) -> list[dict[str, Any]]:
+    """The city's last ``limit`` decisions with an outcome, oldest first: this zone's forecast
+    demand and share then, and the demand the outcome reported."""
+    rows = session.execute(
+        select(Decision.id, Decision.result, Outcome.realized)
+        .join(Outcome, Outcome.decision_id == Decision.id)
+        .where(Decision.city_id == city_id)
+        .order_by(Decision.id.desc()).limit(limit)).all()
+    past = []
+    for decision_id, result, realized in reversed(rows):
+        mine = next((z for z in result.get("zones", []) if z.get("zone") == zone), None)
+        if mine is None or zone not in realized:
+            continue
+        past.append({"decision": decision_id, "start": result["forecast"]["start"],
+                     "end": result["forecast"]["end"], "forecast": float(mine["demand"]),
+                     "given": float(mine["w"]), "realized": float(realized[zone])})
+    return past
 
 
 def _number(value: Any) -> float | None:

@@ -408,6 +408,15 @@ async function selectZone(id) {
       "source zones");
     stepChart($("detail-steps"), d.steps.map((s) => ({ label: clock(s.time), value: s.share })),
       "past steps");
+    const past = detail.past;
+    seriesChart($("detail-past"), "forecast (blue) and realized (black) demand", [
+      { name: "forecast", color: "#0072b2", points: past.map((p, i) => [i, p.forecast]) },
+      { name: "realized", color: "#000000", points: past.map((p, i) => [i, p.realized]) }],
+    past.length);
+    $("detail-past-text").textContent = past.length ?
+      `The last ${past.length} decisions with an outcome, oldest first; mean absolute error ` +
+      `${fmt(past.reduce((s, p) => s + Math.abs(p.forecast - p.realized), 0) / past.length)}.` :
+      "No decision with an outcome yet.";
     $("detail-neighbours").textContent = detail.neighbours.length ?
       `Neighbours in the graph: ${detail.neighbours.slice(0, 8).map((z) => z.name).join(", ")}` +
       (detail.neighbours.length > 8 ? ` and ${detail.neighbours.length - 8} more` : "") :
