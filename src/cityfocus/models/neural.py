@@ -34,6 +34,7 @@ from cityfocus.models.forecast import Forecast, forecast_start, forecast_times
 from cityfocus.outputs import atomic_file
 from cityfocus.seeding import seed_everything
 from cityfocus.training.objectives import FitWindows, Phase, forecast_objective
+from cityfocus.training.robustness import Robustness
 from cityfocus.training.tensors import WindowTensors, chunks
 from cityfocus.training.trainer import TrainConfig, TrainResult, train_network
 
@@ -153,6 +154,10 @@ class NeuralForecaster:
             ``forecast_plan``; ``cityfocus.learn.modes.decision_plan`` for every mode). Not
             saved in checkpoints: the loader passes it again.
         per_zone_scaling: z-score each zone's features separately.
+        input_dropout: share of observed input readings masked at random in each training
+            batch (0: none), so the model learns to forecast from what is observed.
+        adversarial: FGSM adversarial training bound, in the target's units per input
+            reading (e.g. 5 mph; 0: none): each batch also trains on its worst-case move.
         seed: seeds weights and batch order.
         device: ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
         max_minutes: wall-time budget for training (None: none).
@@ -172,13 +177,15 @@ class NeuralForecaster:
                  clip_norm: float | None = 5.0, patience: int | None = 10, loss: str = "mse",
                  mode: str = "forecast", task: dict[str, Any] | None = None, mix: float = 0.1,
                  pretrain: bool = True, finetune_lr: float = 0.3,
-                 per_zone_scaling: bool = False, seed: int = 0, device: str = "auto",
+                 per_zone_scaling: bool = False, input_dropout: float = 0.0,
+                 adversarial: float = 0.0, seed: int = 0, device: str = "auto",
                  max_minutes: float | None = None, log_dir: str | None = None,
                  progress: bool = True, training_plan: TrainingPlan | None = None) -> None:
         self.lookback, self.horizon = lookback, horizon
         self.epochs, self.batch_size, self.lr = epochs, batch_size, lr
         self.weight_decay, self.clip_norm, self.patience = weight_decay, clip_norm, patience
         self.loss, self.per_zone_scaling, self.seed = loss, per_zone_scaling, seed
+        self.input_dropout, self.adversarial = input_dropout, adversarial
         self.mode, self.mix = mode, mix
         self.pretrain, self.finetune_lr = pretrain, finetune_lr
         self.task = None if task is None else DecisionTask.from_config(task).to_config()
@@ -245,7 +252,8 @@ class NeuralForecaster:
                 fit_linear_part(network, tensors, train_windows.starts)
         self.network_ = self.network_.to(device)
         fit = FitWindows(tensors, train_windows.starts, val_windows.starts,
-                         lambda pred: self._unscale(pred, device), keep)
+                         lambda pred: self._unscale(pred, device), keep,
+                         self._robustness(device))
         config = TrainConfig(
             epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
             weight_decay=self.weight_decay, clip_norm=self.clip_norm, patience=self.patience,
@@ -301,6 +309,20 @@ class NeuralForecaster:
             for chunk in chunks(windows.starts):
                 out.append(self.network_(tensors.inputs(chunk)))
         return torch.cat(out).cpu()
+
+    def _robustness(self, device: torch.device) -> Robustness:
+        """The fit's robustness options, the adversarial bound in scaled units."""
+        if not 0 <= self.input_dropout < 1:
+            raise CityfocusError(f"input_dropout = {self.input_dropout} must lie in [0, 1)")
+        if not (np.isfinite(self.adversarial) and self.adversarial >= 0):
+            raise CityfocusError(f"adversarial = {self.adversarial} must be >= 0 and finite")
+        k = self.schema_["target_index"]
+        epsilon = None
+        if self.adversarial > 0:
+            _, std = self.scaler_.target_params(k)
+            epsilon = torch.as_tensor(self.adversarial / np.asarray(std, dtype=np.float32),
+                                      device=device)
+        return Robustness(self.input_dropout, epsilon, k)
 
     def _unscale(self, pred: torch.Tensor, device: torch.device) -> torch.Tensor:
         mean, std = self.scaler_.target_params(self.schema_["target_index"])

@@ -25,6 +25,7 @@ import torch
 
 from cityfocus.errors import CityfocusError
 from cityfocus.training.losses import masked_mae, masked_mse, masked_poisson_nll
+from cityfocus.training.robustness import Robustness, robust_loss
 from cityfocus.training.tensors import WindowTensors, chunks
 from cityfocus.training.trainer import TrainConfig
 
@@ -46,13 +47,15 @@ class Objective(NamedTuple):
 class FitWindows(NamedTuple):
     """What a fit trains on: the dataset's tensors, the training and validation window
     starts, how to bring network outputs back to original units, and whether the network
-    kept weights from an earlier fit (``warm``)."""
+    kept weights from an earlier fit (``warm``), and the fit's robustness options (input
+    masking, adversarial training; ``training.robustness``)."""
 
     tensors: WindowTensors
     train_starts: np.ndarray
     val_starts: np.ndarray
     unscale: Unscale
     warm: bool
+    robust: Robustness = Robustness()
 
 
 class Phase(NamedTuple):
@@ -84,9 +87,12 @@ def forecast_objective(fit: FitWindows, loss: str, weigh_steps: bool = True) -> 
         starts = train_starts[index]
         if loss == "poisson":  # a likelihood of counts: rates and counts in original units
             y, m = tensors.targets(starts, scaled=False)
-            return loss_fn(fit.unscale(net(tensors.inputs(starts))), y, m * weight)
+            return robust_loss(tensors.inputs(starts),
+                               lambda inputs: loss_fn(fit.unscale(net(inputs)), y, m * weight),
+                               fit.robust)
         y, m = tensors.targets(starts)
-        return loss_fn(net(tensors.inputs(starts)), y, m * weight)
+        return robust_loss(tensors.inputs(starts),
+                           lambda inputs: loss_fn(net(inputs), y, m * weight), fit.robust)
 
     def val_loss(net: torch.nn.Module) -> float:
         total, count = 0.0, 0.0
