@@ -157,6 +157,10 @@ def test_two_api_processes_answer_on_one_port(tmp_path: Path) -> None:
         wait_for(lambda: len(_children(proc.pid)) == 2 and all(
             _listening(p, port) for p in _children(proc.pid)), 60, "two API processes")
         assert not _listening(proc.pid, port)  # the parent holds the port, takes no connection
+        again = subprocess.run([sys.executable, "-m", "cityfocus", "serve", "--port", str(port),
+                                "--api-processes", "2", "--data-dir", str(tmp_path / "other")],
+                               capture_output=True, text=True, timeout=60)
+        assert again.returncode == 2 and "already in use" in again.stderr, again.stderr
         clients = [httpx.Client(base_url=url, timeout=30) for _ in range(24)]
         try:
             for client in clients:  # 24 connections, kept open

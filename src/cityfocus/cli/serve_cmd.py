@@ -96,6 +96,10 @@ def serve(
     if ctx.invoked_subcommand is not None:
         return
     several = api_processes > 1
+    if several:  # first without SO_REUSEPORT: a port another service shares is in use too
+        probe = bind(host, port, listen=False)
+        port = probe.getsockname()[1]
+        probe.close()
     sock = bind(host, port, shared=several, listen=not several)
     try:
         store = _open(data_dir, db)
