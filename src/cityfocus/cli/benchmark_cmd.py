@@ -1,5 +1,6 @@
-"""``cityfocus benchmark forecast`` (every model on a dataset under its published protocol) and
-``cityfocus benchmark decide`` (every model and training mode judged by its allocations)."""
+"""``cityfocus benchmark forecast`` (every model on a dataset under its published protocol),
+``cityfocus benchmark decide`` (every model and training mode judged by its allocations) and
+``cityfocus benchmark robust`` (forecasts with broken sensors and under attack)."""
 
 from __future__ import annotations
 
@@ -102,6 +103,51 @@ def decide(
         data, models=chosen, modes=picked, quick=quick, seed=seed, threads=threads,
         command=command, progress=advance))
     _write(result, json_file, f"decide:{data}", decision_section_markdown(result), results_file)
+
+
+@benchmark_app.command("robust")
+def robust(
+    data: str = typer.Option(..., "--data", help="A dataset with a forecast protocol in its "
+                             "card: los_loop, beijing_air_prsa, synthetic, or your data's path."),
+    json_path: Path = typer.Option(..., "--json", help="Write all numbers here; the plot of "
+                                   "error against missing readings goes beside it (.png)."),
+    epsilon: float = typer.Option(5.0, help="Attack and adversarial-training bound per input "
+                                  "reading, in the target's units (e.g. 5 mph)."),
+    epochs: int | None = typer.Option(None, min=1, help="Epochs for every st_transformer fit "
+                                      "(default: the card's)."),
+    quick: bool = typer.Option(False, "--quick", help="Smoke run: a slice of the data, two "
+                               "epochs (numbers not comparable)."),
+    results: Path | None = typer.Option(None, help="Also replace this benchmark's section "
+                                        "of this Markdown results file."),
+    force: bool = force_option(),
+) -> None:
+    """Forecasts with broken sensors (missing, outages, stuck, spikes; the sensor check) and
+    under PGD attack, for standard, input-masked and adversarially trained models."""
+    from cityfocus_bench.protocols import forecast_protocol
+    from cityfocus_bench.robust import robust_markdown, robust_plot, run_robust_benchmark
+
+    if not (epsilon > 0 and epsilon < float("inf")):
+        raise CityfocusError(f"--epsilon {epsilon}: give a bound > 0 in the target's units")
+    json_file = OutputFile(json_path, option="--json", force=force, suffixes=(".json",))
+    plot_file = OutputFile(json_path.with_suffix(".png"), option="--json (its plot)",
+                           force=force, suffixes=(".png",))
+    results_file = _results_path(results)
+    forecast_protocol(data)  # a dataset without a forecast protocol is refused before work
+    command = shlex.join(["cityfocus", "benchmark", "robust", "--data", data, "--json",
+                          str(json_path), "--epsilon", f"{epsilon:g}",
+                          *(["--epochs", str(epochs)] if epochs is not None else []),
+                          *(["--quick"] if quick else []),
+                          *(["--results", str(results)] if results is not None else [])])
+    result = _with_progress(data, 7, lambda advance: run_robust_benchmark(
+        data, epsilon=epsilon, quick=quick, epochs=epochs, command=command,
+        progress=advance))
+    plot_file.write(lambda tmp: tmp.write_bytes(robust_plot(result)))
+    plot = None
+    if results is not None:
+        import os
+
+        plot = os.path.relpath(plot_file.path, results.parent.resolve())
+    _write(result, json_file, f"robust:{data}", robust_markdown(result, plot), results_file)
 
 
 def _results_path(results: Path | None) -> Path | None:
