@@ -400,9 +400,22 @@ def section(result: dict[str, Any]) -> str:
     for run in runs:
         met = ", ".join(f"{k} {'yes' if v else '**no**'}" for k, v in run["met"].items())
         lines.append(f"- {run['database']}, {run['api_processes']} API process(es): {met}")
+    lines += ["", "CPU alone (from the service CPU per decision above): one round of "
+              f"{result['clients']} decisions needs {result['clients']} × that CPU time; spread "
+              "over the API processes and the machine's CPUs, if both were free, it takes at "
+              "least: " + "; ".join(
+                  f"{run['database']} × {run['api_processes']}: "
+                  f"{cpu_bound_ms(run, result['clients'], env['cpu_count']):.0f} ms"
+                  for run in runs) + ". The last request of a round waits about that long, "
+              "so p99 < 100 ms needs it well under 100 ms and CPUs the service does not share."]
     for note in result["notes"]:
         lines += ["", note]
     return "\n".join(lines) + "\n"
+
+
+def cpu_bound_ms(run: dict[str, Any], clients: int, cpus: int) -> float:
+    """The service CPU one round of ``clients`` decisions takes, over the CPUs it can use."""
+    return clients * run["decisions"]["service_cpu_ms"] / min(run["api_processes"], cpus)
 
 
 NOTES = [
