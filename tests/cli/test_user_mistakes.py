@@ -279,6 +279,12 @@ CASES: list[tuple[str, list[str], list[str]]] = [
                                      "--json", "b.json", "--quick", "--models", "persistence",
                                      "--results", "results.md"], ["--results results.md"]),
     ("benchmark-no-json", ["benchmark", "forecast", "--data", "synthetic"], ["--json"]),
+    ("benchmark-robust-data", ["benchmark", "robust", "--data", "nope", "--json", "r.json"],
+     ["nope"]),
+    ("benchmark-robust-epsilon", ["benchmark", "robust", "--data", "synthetic", "--json",
+                                  "r.json", "--epsilon", "0"], ["--epsilon 0"]),
+    ("benchmark-robust-json-user-file", ["benchmark", "robust", "--data", "synthetic",
+                                         "--json", "notes.json"], ["--json notes.json"]),
     # signals
     ("signals-scenario", ["signals", "run", "--scenario", "grid9", "--seeds", "1"], ["grid9"]),
     ("signals-controller", ["signals", "run", "--scenario", "single", "--controller",
