@@ -18,6 +18,8 @@ OLD_PARAMS = {
     "lookback", "loss", "lr", "max_minutes", "mix", "mode", "patience", "per_zone_scaling",
     "pretrain", "progress", "seed", "task", "weight_decay",
 }
+#: keys added since, with defaults that reproduce the old behaviour (no robust training)
+NEW_PARAMS = {"input_dropout", "adversarial"}
 TASK = {"family": "coverage", "budget": 3.0, "units": True, "lower": 0.0, "upper": math.inf,
         "params": {"alpha": 0.5}}
 
@@ -34,7 +36,11 @@ def old_checkpoints(city, tmp_path_factory):
     split = chronological_split(city, train=0.7, val=0.1)
     model = make_forecaster("seed_mlp", 6, 2, epochs=1, progress=False, seed=0, device="cpu")
     path = model.fit(split.train, split.val).save(tmp_path_factory.mktemp("old") / "f.pt")
-    state = torch.load(path, weights_only=False)
+    written = torch.load(path, weights_only=False)
+    assert set(written["params"]) == OLD_PARAMS | NEW_PARAMS
+    state = dict(written, params={k: v for k, v in written["params"].items()
+                                  if k not in NEW_PARAMS})  # as the old code wrote it
+    torch.save(state, path)
     decide = dict(state, params={**state["params"], "mode": "decide", "task": TASK})
     decide_path = path.with_name("d.pt")
     torch.save(decide, decide_path)
