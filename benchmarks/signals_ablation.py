@@ -8,7 +8,8 @@ SCENARIOS: comma-separated names; VARIANTS: JSON ``{"label": ["controller", {fla
 where the cityfocus flags are ``_noroute`` (queued vehicles without their next edge: lane
 counts only), ``_noalloc`` (every green allotted the maximum: forecast unused) and
 ``_noguard`` (no max-red guard and no spillback awareness: no full downstream lanes, no
-entry backlog, no spill risk or spillback bounds), and the
+entry backlog, no spill risk or spillback bounds), ``_set`` (``{"name": value}``: the
+controller's constructor settings replaced, e.g. ``{"stretch": 2.0}``), and the
 max_pressure flag ``_movement`` (the incoming term counts, per lane, the halting vehicles
 the green lets go by their next edge, ``Light.discharge``: the information the cityfocus
 controller reads, instead of the lane's halting count); SEEDS:
@@ -32,7 +33,8 @@ prefer_passive_wait()  # before anything loads torch's OpenMP (see cityfocus.ope
 from cityfocus.signals import runner
 from cityfocus.signals.scenarios import folder_name, prepare
 
-FLAGS = {"cityfocus": ("_noroute", "_noalloc", "_noguard"), "max_pressure": ("_movement",)}
+FLAGS = {"cityfocus": ("_noroute", "_noalloc", "_noguard", "_set"),
+         "max_pressure": ("_movement",)}
 HISTORY_DAYS = 3
 
 
@@ -60,6 +62,12 @@ def run_variant(scenario, controller, flags, seed, workdir, duration, history):
             init(self, *args, **kwargs)
             self.max_red = float("inf")
         CityfocusController.__init__ = unguarded
+    if flags.get("_set"):
+        settings, init_set = flags["_set"], CityfocusController.__init__
+
+        def with_settings(self, *args, **kwargs):
+            init_set(self, *args, **(kwargs | settings))
+        CityfocusController.__init__ = with_settings
     if flags.get("_movement"):
         def pressure(self, env, tls, green):
             light, links = env.lights[tls], self._links[tls][green]

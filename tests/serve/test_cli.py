@@ -45,7 +45,9 @@ def test_serve_starts_preloads_and_stops_on_sigterm(tmp_path: Path) -> None:
         secret = token_file.read_text().strip()
         assert secret not in text
         auth = {"Authorization": f"Bearer {secret}"}
-        assert httpx.get(f"{url}/healthz").status_code == 200
+        # the port listens before the app has started: on a busy machine the first answer
+        # can take a while
+        assert httpx.get(f"{url}/healthz", timeout=60).status_code == 200
         assert httpx.get(f"{url}/cities/synthetic", headers=auth).json()["frequency"] == "1 h"
         assert httpx.get(f"{url}/cities").status_code == 401
         assert "/cities/{city}/decisions" in httpx.get(f"{url}/openapi.json").text
