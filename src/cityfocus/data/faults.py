@@ -26,7 +26,8 @@ which were corrupted (stuck or spiked: present but wrong), so a detector can be 
   (counts, speeds, concentrations) the difference is taken on ``log(1 + x)``, so a glitch that
   multiplies a reading stands out at any level; the median of that difference over all
   zones at the same step is taken off first, so what moves the whole city at once is not
-  mistaken for one sensor's glitch.
+  mistaken for one sensor's glitch. Whole-number data are counts of events (incidents,
+  crimes), where a burst is demand, not a glitch: no spike is flagged there.
 
 Flagged readings should be treated as unobserved (``SensorCheck.clean`` masks them).
 """
@@ -164,6 +165,8 @@ class SensorCheck:
         same = both & (v[1:] == v[:-1])
         self.repeat_ = (same.sum(0) + 1) / (both.sum(0) + 2)  # smoothed, in (0, 1)
         self.log_ = bool(np.all(v[m] >= 0)) if m.any() else False
+        # whole numbers are counts of events: a burst of incidents is demand, not a glitch
+        self.counts_ = bool(np.all(v[m] == np.round(v[m]))) if m.any() else False
         jump = self._difference(v, m)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # a zone never observed
@@ -203,6 +206,8 @@ class SensorCheck:
             stuck[:, i] = _runs(v[:, i], m[:, i], int(longest[i]))
         jump = np.abs(self._difference(v, m))
         spike = m & np.isfinite(jump) & (np.nan_to_num(jump) > self.z * self.scale_)
+        if self.counts_:
+            spike[:] = False
         return {"stuck": stuck, "spike": spike}
 
     def clean(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -214,17 +219,11 @@ class SensorCheck:
 def _runs(series: np.ndarray, observed: np.ndarray, longest: int) -> np.ndarray:
     """Readings after the first of each run of at least ``longest`` equal observed readings
     (the first reading of a run is the last good one)."""
-    out = np.zeros(len(series), dtype=bool)
-    start = None
-    for t in range(len(series) + 1):
-        same = (t < len(series) and observed[t] and start is not None
-                and series[t] == series[start])
-        if same:
-            continue
-        if start is not None and t - start >= longest:
-            out[start + 1:t] = True
-        start = t if t < len(series) and observed[t] else None
-    return out
+    same = np.zeros(len(series), dtype=bool)
+    same[1:] = observed[1:] & observed[:-1] & (series[1:] == series[:-1])
+    run = np.cumsum(~same)  # a new run starts wherever a reading does not repeat the last
+    length = np.bincount(run)[run]
+    return same & (length >= longest)
 
 
 def detection_scores(flagged: np.ndarray, truth: np.ndarray,

@@ -21,6 +21,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from cityfocus.data.citydata import CityData
+from cityfocus.data.faults import SensorCheck
 from cityfocus.models.baselines import HistoricalAverage
 from cityfocus.models.forecast import Forecast
 from cityfocus.serve.cities.service import CityState, city_data, city_state, get_city
@@ -45,6 +46,8 @@ class CityForecast:
         data_version: the city's ``data_version`` it was read at.
         model_version: the active model version used (None: the default forecaster);
             ``model_version_id`` its row id, ``checkpoint_sha256`` its checkpoint's hash.
+        masked_readings: stored target readings the sensor check flagged (stuck runs,
+            spikes) and the forecast therefore treated as missing.
     """
 
     city: str
@@ -58,6 +61,7 @@ class CityForecast:
     model_version: int | None = None
     model_version_id: int | None = None
     checkpoint_sha256: str | None = None
+    masked_readings: int = 0
 
     # what every answer on this forecast repeats, worked out once (each request used to
     # read them from the zones table and rank the demand again)
@@ -105,7 +109,7 @@ def forecast_for(session: Session, city_name: str, horizon: int) -> CityForecast
     city = get_city(session, city_name)
     version = active_version(session, city)
     data_version = city.data_version
-    data = city_data(session, city)
+    data, masked = checked_readings(city_data(session, city))
     if version is None or version.forecaster == FORECASTER:
         weekly = True if version is None else bool(version.params.get("weekly", True))
         model = HistoricalAverage(horizon=horizon, weekly=weekly).fit(data)
@@ -119,7 +123,25 @@ def forecast_for(session: Session, city_name: str, horizon: int) -> CityForecast
         data_sha256=data_digest(data), data_version=data_version,
         model_version=None if version is None else version.version,
         model_version_id=None if version is None else version.id,
-        checkpoint_sha256=None if version is None else version.checkpoint_sha256)
+        checkpoint_sha256=None if version is None else version.checkpoint_sha256,
+        masked_readings=masked)
+
+
+def checked_readings(data: CityData) -> tuple[CityData, int]:
+    """``data`` with the target readings ``SensorCheck`` flags — stuck runs and spikes, judged
+    against the city's own stored history — masked out (treated as missing), and how many
+    there were. Every forecast the service makes goes through this check, so a broken sensor
+    that keeps sending readings does not steer decisions."""
+    k = data.target_index
+    values, mask = data.values[:, :, k], data.mask[:, :, k]
+    keep = SensorCheck().fit(values, mask).clean(values, mask)
+    flagged = int((mask & ~keep).sum())
+    if flagged == 0:
+        return data, 0
+    new_values, new_mask = data.values.copy(), data.mask.copy()
+    new_mask[:, :, k] = keep
+    new_values[:, :, k] = np.where(keep, values, 0.0)
+    return data.replace(values=new_values, mask=new_mask), flagged
 
 
 def _neural_forecast(version: ModelVersion, data: CityData, horizon: int) -> Forecast:

@@ -77,6 +77,9 @@ class ForecastInfo(BaseModel):
         None, description="the city's active model version used; null: the default "
         "historical average")
     checkpoint_sha256: str | None = None
+    masked_readings: int = Field(0, description="stored target readings the sensor check "
+                                 "flagged (stuck runs, spikes) and the forecast treated as "
+                                 "missing")
 
 
 class DecisionBody(BaseModel):
