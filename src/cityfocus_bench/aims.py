@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cityfocus.evaluate.bootstrap import ratio_interval
+from cityfocus.evaluate.bootstrap import ratio_interval, ratio_of_ratios_interval
 
 HA_RULE = "historical_average rule"
 
@@ -113,8 +113,27 @@ def _hit_rate(result: dict[str, Any], gain: float) -> list[dict[str, Any]]:
                       "hit_rate": value, "rule_hit_rate": base, "oracle_hit_rate": oracle,
                       "ratio": value / base if base else None,
                       "interval": _interval(result, best, rule, "attended"),
+                      **_police(result, best, rule),
                       "ok": value >= gain * base})
     return cases
+
+
+def _police(result: dict[str, Any], best: dict[str, Any],
+            rule: dict[str, Any]) -> dict[str, Any]:
+    """PAI and PEI of the best-hit-rate row beside the rule's, each ratio with its paired
+    moving-block interval (empty when the rows lack the per-decision parts)."""
+    a, b = best.get("per_decision", {}), rule.get("per_decision", {})
+    block = result.get("protocol", {}).get("block")
+    out: dict[str, Any] = {}
+    for name, denominator in (("pai", "zones_attended"), ("pei", "best_same_area")):
+        if name not in best["metrics"] or denominator not in a or denominator not in b:
+            continue
+        value, base = best["metrics"][name], rule["metrics"][name]
+        out[name] = value
+        out[f"rule_{name}"] = base
+        out[f"{name}_interval"] = None if block is None else ratio_of_ratios_interval(
+            a["attended"], a[denominator], b["attended"], b[denominator], block)
+    return out
 
 
 def epoch_seconds(result: dict[str, Any]) -> dict[str, dict[str, float]]:

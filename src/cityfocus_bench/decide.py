@@ -276,11 +276,18 @@ def _score(name: str, kind: str, mode: str | None, task: DecisionTask, scoring: 
 
 def _per_decision(task: DecisionTask, scoring: _Scoring, w: np.ndarray) -> dict[str, list]:
     """Each decision's regret (and, for incident data, the demand that fell in attended
-    zones): what the paired bootstrap of ``aims`` resamples."""
+    zones, the zones attended and the most as many zones could have held, for PAI and PEI):
+    what the paired bootstrap of ``aims`` resamples."""
     realized = scoring.realized
     out = {"regret": _rounded(scoring.best - task.gain(w, realized))}
     if scoring.incidents:
-        out["attended"] = _rounded((realized * (np.asarray(w) > 1e-9)).sum(-1))
+        attended = np.asarray(w) > 1e-9
+        out["attended"] = _rounded((realized * attended).sum(-1))
+        # PAI and PEI per decision: zones attended, and the most as many zones could hold
+        out["zones_attended"] = _rounded(attended.sum(-1))
+        ranked = np.sort(realized, axis=-1)[:, ::-1]
+        most = ranked * (np.arange(realized.shape[1]) < attended.sum(-1)[:, None])
+        out["best_same_area"] = _rounded(most.sum(-1))
     return out
 
 

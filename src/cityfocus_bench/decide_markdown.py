@@ -51,6 +51,28 @@ def decision_table(rows: list[dict[str, Any]], incidents: bool,
     return markdown_table(header, lines)
 
 
+def _police_lines(checks: list[dict[str, Any]]) -> list[str]:
+    """PAI and PEI of each target's best-hit-rate row beside the rule's, with the ratio's
+    paired interval (incident data only)."""
+    cases = [c for check in checks if check["key"] == "hit_rate" for c in check["cases"]
+             if "pai" in c]
+    if not cases:
+        return []
+    lines = ["Police hotspot measures of each target's best-hit-rate row against the "
+             f"historical-average rule (ratio with its {LEVEL:.0%} paired interval):", ""]
+    for c in cases:
+        parts = []
+        for name, label in (("pai", "PAI"), ("pei", "PEI")):
+            value, base = c.get(name), c.get(f"rule_{name}")
+            if value is None or base is None:
+                continue
+            ratio = f"×{value / base:.3f}" if base else "—"
+            parts.append(f"{label} {value:.3f} vs {base:.3f} ({ratio}"
+                         f"{_bracket(c.get(f'{name}_interval'))})")
+        lines.append(f"- {c['target']}, {c['best']}: " + "; ".join(parts))
+    return lines + [""]
+
+
 def _target_lines(checks: list[dict[str, Any]]) -> list[str]:
     lines = ["Aims from the dataset card, computed from the numbers above (judged on the point "
              "figures; "
@@ -194,7 +216,8 @@ def decision_section_markdown(result: dict[str, Any]) -> str:
             lines += decision_table(target["rows"], protocol["incidents"],
                                     "metrics_on_counts") + [""]
     checks = result.get("checks") or check_targets(result)  # older results carry none
-    lines += _epoch_line(result) + _interval_lines(result, checks) + _target_lines(checks)
+    lines += (_epoch_line(result) + _interval_lines(result, checks) + _police_lines(checks)
+              + _target_lines(checks))
     if protocol.get("note"):
         lines += ["", protocol["note"]]
     return "\n".join(lines) + "\n"

@@ -222,3 +222,17 @@ def test_nyc_baselines_carry_the_noise_floor():
         solved = next(r for r in target["rows"] if r["name"] == "historical_average + solver")
         assert 0 < solved["noise_floor"]["normalized_regret"] < 1
     assert "Counting noise alone" in decision_section_markdown(report)
+
+
+def test_ratio_of_ratios_interval_brackets_the_pooled_ratio():
+    from cityfocus.evaluate.bootstrap import ratio_of_ratios_interval
+
+    rng = np.random.default_rng(3)
+    hits_a, zones_a = rng.poisson(6, 300).astype(float), np.full(300, 4.0)
+    hits_b, zones_b = rng.poisson(3, 300).astype(float), np.full(300, 4.0)
+    low, high = ratio_of_ratios_interval(hits_a, zones_a, hits_b, zones_b, 7)
+    point = (hits_a.sum() / zones_a.sum()) / (hits_b.sum() / zones_b.sum())
+    assert low < point < high and low > 1.5
+    assert ratio_of_ratios_interval(hits_a, zones_a, hits_b, zones_b * 0, 7) is None
+    same = ratio_of_ratios_interval(hits_a, zones_a, hits_a, zones_a, 7)
+    assert same == pytest.approx((1.0, 1.0))
