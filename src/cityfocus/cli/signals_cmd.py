@@ -35,7 +35,8 @@ def run(
                                        help="Scenario name or .sumocfg path; repeatable."),
     controller: str = typer.Option("all", help="A controller, a comma list, or all."),
     seeds: int = typer.Option(5, min=1, help="Seeds 1..N (identical demand per seed)."),
-    duration: float | None = typer.Option(None, min=60.0, help="Simulated seconds (default: 1 h)."),
+    duration: float | None = typer.Option(None, min=60.0, help="Simulated seconds (default: the "
+                                           "scenario's own time window)."),
     history_days: int = typer.Option(3, min=1, help="Earlier days the cityfocus forecaster "
                                      "learns from."),
     workers: int = typer.Option(2, min=1, help="Processes (one simulation each)."),

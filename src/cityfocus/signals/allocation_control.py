@@ -100,7 +100,7 @@ class CityfocusController(CyclePlanner):
 
     def __init__(self, history: ArrivalHistory, forecaster: str = "historical_average",
                  horizon: int = 2, adapt: float = 0.3, queue_weight: float = 1.0,
-                 gap: float = 2.0, stretch: float = 1.5, min_green: float = 5.0,
+                 gap: float = 2.0, stretch: float = 2.0, min_green: float = 5.0,
                  max_green: float = 60.0, max_cycle: float = 120.0,
                  max_red: float | None = None, spill_share: float = 0.9) -> None:
         super().__init__(min_green, max_green, max_cycle)
