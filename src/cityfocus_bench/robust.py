@@ -78,6 +78,7 @@ def run_robust_benchmark(dataset: str, *, epsilon: float, quick: bool = False,
     from cityfocus.models.baselines import HistoricalAverage, Persistence
 
     started = time.perf_counter()
+    commit = git_commit()  # the code that runs, not what the tree holds when it ends
     report = progress or (lambda step: None)
     protocol = forecast_protocol(dataset)
     data, _ = load_benchmark_data(protocol, quick)
@@ -168,7 +169,7 @@ def run_robust_benchmark(dataset: str, *, epsilon: float, quick: bool = False,
         "fits": fits, "input_dropout": {"chosen": chosen_rate, "candidates": dropout_scores},
         "rmse": scores, "detection": detection, "attacks": attacks,
         "environment": {"python": platform.python_version(), "torch": torch.__version__,
-                        "threads": torch.get_num_threads(), "git_commit": git_commit(),
+                        "threads": torch.get_num_threads(), "git_commit": commit,
                         "load_average": list(os.getloadavg()),
                         "created": datetime.now(UTC).isoformat(timespec="seconds")},
         "seconds": time.perf_counter() - started,
