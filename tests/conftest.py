@@ -1,7 +1,11 @@
-"""Shared test helpers: run the real ``cityfocus`` command in a subprocess."""
+"""Shared test helpers: run the real ``cityfocus`` command in a subprocess, or its entry point
+in this process (the same code, without a new interpreter importing torch again)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +24,28 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
         [sys.executable, "-m", "cityfocus", *args],
         capture_output=True, text=True, cwd=cwd, timeout=300,
     )
+
+
+def run_in_process(args: list[str], cwd: Path) -> tuple[int, str, str]:
+    """Run the ``cityfocus`` entry point in this process in ``cwd``; (exit code, stdout,
+    stderr)."""
+    from cityfocus.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    old_cwd, old_argv = Path.cwd(), sys.argv
+    os.chdir(cwd)
+    sys.argv = ["cityfocus", *args]
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main()
+                code = 0
+            except SystemExit as stop:
+                code = stop.code if isinstance(stop.code, int) else 1
+    finally:
+        os.chdir(old_cwd)
+        sys.argv = old_argv
+    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture

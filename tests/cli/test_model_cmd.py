@@ -39,19 +39,6 @@ def test_decide_says_what_the_regret_fine_tuning_did(tmp_path):
     assert ("beat the pretrained weights, kept" in said) != ("regret fine-tuning lowered" in said)
 
 
-def test_user_mistakes_are_one_line_exit_2(tmp_path):
-    result = run_cli("train", "--model", "nope", "--out", str(tmp_path / "x.pt"))
-    assert result.returncode == 2 and "unknown model 'nope'" in result.stderr
-    assert not (tmp_path / "x.pt").exists()
-    result = run_cli("train", "--model", "lstm", "--mode", "decide", "--family", "nope",
-                     "--out", str(tmp_path / "x.pt"))
-    assert result.returncode == 2 and "unknown utility family 'nope'" in result.stderr
-    assert not (tmp_path / "x.pt").exists()
-    result = run_cli("predict", "--model", str(tmp_path / "missing.pt"), "--data", "synthetic")
-    assert result.returncode == 2 and "checkpoint not found" in result.stderr
-    assert "Traceback" not in result.stderr
-
-
 def test_step_at_finds_the_step_a_time_names():
     """``--at`` of predict and explain: the library lookup they call."""
     import pandas as pd
