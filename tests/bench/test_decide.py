@@ -147,16 +147,6 @@ def test_markdown_states_each_target_verdict(quick_run):
     assert f"{decide['metrics']['normalized_regret']:.4f}" in text
 
 
-def test_cli_bad_mode_is_one_line_exit_2_and_writes_nothing(tmp_path):
-    out = tmp_path / "x.json"
-    result = run_cli("benchmark", "decide", "--data", "synthetic", "--json", str(out),
-                     "--modes", "decide,nonesuch")
-    assert result.returncode == 2
-    assert "nonesuch" in result.stderr and "Traceback" not in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
-    assert not out.exists()
-
-
 def test_baselines_only_run_in_process():
     report = run_decision_benchmark("synthetic", models=[], quick=True)
     (target,) = report["targets"]

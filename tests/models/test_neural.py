@@ -109,6 +109,7 @@ def test_training_is_reproducible(split):
         assert torch.equal(p, q)
 
 
+@pytest.mark.slow  # a 12-epoch fit (18 s); run with -m slow
 def test_transformer_learns_the_lagged_spillover_better_than_persistence():
     city = synthetic_city(n_zones=12, days=28, seed=2)
     split = chronological_split(city.data, train=0.7, val=0.1)
