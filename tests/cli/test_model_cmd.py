@@ -6,8 +6,8 @@ from tests.conftest import run_cli
 
 
 def test_train_then_predict_from_the_checkpoint(tmp_path):
-    ckpt = tmp_path / "lstm.pt"
-    result = run_cli("train", "--model", "lstm", "--epochs", "2", "--lookback", "12",
+    ckpt = tmp_path / "seed_mlp.pt"
+    result = run_cli("train", "--model", "seed_mlp", "--epochs", "2", "--lookback", "12",
                      "--horizon", "2", "--out", str(ckpt))
     assert result.returncode == 0, result.stderr
     assert ckpt.exists() and "best epoch" in result.stdout

@@ -120,10 +120,11 @@ def test_a_collector_reports_at_every_scrape() -> None:
 
 
 def start_serve(data_dir: Path) -> tuple[subprocess.Popen[str], str, list[str]]:
-    """``cityfocus serve`` on a free port; (process, its URL, the stderr lines so far, still
+    """``cityfocus serve`` on a free port, without job workers (none of its users runs a job;
+    a worker would load torch beside it); (process, its URL, the stderr lines so far, still
     being appended to by a reader thread)."""
     proc = subprocess.Popen([sys.executable, "-m", "cityfocus", "serve", "--port", "0",
-                             "--data-dir", str(data_dir)],
+                             "--workers", "0", "--data-dir", str(data_dir)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert proc.stdout is not None
     lines: list[str] = []
