@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from cityfocus.serve.auth import require
-from cityfocus.serve.cities.service import get_city
+from cityfocus.serve.cities.service import city_state
 from cityfocus.serve.contract import error_responses
 from cityfocus.serve.decisions.forecast import ForecastCache
 from cityfocus.serve.decisions.schemas import DecisionRequest, Task
@@ -64,20 +64,20 @@ def objective_curve(session: Session, cache: ForecastCache, city_name: str,
     Raises:
         Unprocessable: a budget the solver refuses (its reason, naming the budget).
     """
-    city = get_city(session, city_name)
+    city = city_state(session, city_name)
     fields = request.model_dump(exclude={"budgets"})
+    # one read of the city and one forecast for every budget: only the budget changes
+    body = normalized(DecisionRequest.model_validate({**fields,
+                                                      "budget": request.budgets[0]}), city)
+    cached = cache.get_for(session, city, body["horizon"])
     points = []
-    body: dict[str, Any] | None = None
     for k, budget in enumerate(request.budgets):
-        body = normalized(DecisionRequest.model_validate({**fields, "budget": budget}), city)
-        cached = cache.get(session, city.name, body["horizon"])
         try:
-            solved = solve_on(cached, body)
+            solved = solve_on(cached, {**body, "budget": float(budget)})
         except Unprocessable as err:
             raise Unprocessable(f"budget {budget:g}: {err.message}", ["body", "budgets", k]
                                 ) from None
         points.append({"budget": float(budget), "objective": float(solved.allocation.objective),
                        "shadow_price": float(solved.allocation.shadow_price)})
-    assert body is not None  # budgets has at least one item
     return {"city": city.name, "family": body["family"], "units": body["units"],
             "horizon": body["horizon"], "points": points}
