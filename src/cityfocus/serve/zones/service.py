@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from cityfocus.data.citydata import CityData
 from cityfocus.data.timestep import format_freq
 from cityfocus.data.windows import steps_per_day, time_features
-from cityfocus.serve.cities.service import get_city
+from cityfocus.serve.cities.service import city_state
 from cityfocus.serve.decisions.forecast import CityForecast, ForecastCache
 from cityfocus.serve.decisions.service import default_horizon
 from cityfocus.serve.errors import NotFound
@@ -37,8 +37,8 @@ def zone_detail(session: Session, cache: ForecastCache, city_name: str, zone: st
         NotFound: no such city or zone, or the city has no observations.
         Unprocessable: the active model version cannot forecast ``horizon`` steps.
     """
-    city = get_city(session, city_name)
-    cached = cache.get(session, city.name, horizon or default_horizon(city))
+    city = city_state(session, city_name)
+    cached = cache.get_for(session, city, horizon or default_horizon(city))
     data = cached.data
     ids = [str(z) for z in data.zones["id"]]
     if zone not in ids:
