@@ -28,7 +28,7 @@ from cityfocus.data.cards import DecisionCard, load_card
 from cityfocus.data.split import Split
 from cityfocus.data.windows import Windows
 from cityfocus.errors import CityfocusError
-from cityfocus.evaluate.decisions import decision_metrics
+from cityfocus.evaluate.decisions import decision_metrics, hotspot_parts
 from cityfocus.evaluate.manifest import git_commit
 from cityfocus.evaluate.metrics import rmse
 from cityfocus.learn.modes import MODES, imitation_shares
@@ -281,13 +281,10 @@ def _per_decision(task: DecisionTask, scoring: _Scoring, w: np.ndarray) -> dict[
     realized = scoring.realized
     out = {"regret": _rounded(scoring.best - task.gain(w, realized))}
     if scoring.incidents:
-        attended = np.asarray(w) > 1e-9
-        out["attended"] = _rounded((realized * attended).sum(-1))
-        # PAI and PEI per decision: zones attended, and the most as many zones could hold
-        out["zones_attended"] = _rounded(attended.sum(-1))
-        ranked = np.sort(realized, axis=-1)[:, ::-1]
-        most = ranked * (np.arange(realized.shape[1]) < attended.sum(-1)[:, None])
-        out["best_same_area"] = _rounded(most.sum(-1))
+        parts = hotspot_parts(w, realized)
+        out["attended"] = _rounded(parts["hits"])
+        out["zones_attended"] = _rounded(parts["zones_attended"])
+        out["best_same_area"] = _rounded(parts["best_same_area"])
     return out
 
 

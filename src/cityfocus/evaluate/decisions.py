@@ -68,21 +68,29 @@ def decision_metrics(task: DecisionTask, w: np.ndarray, realized: np.ndarray,
     }
 
 
+def hotspot_parts(w: np.ndarray, realized: np.ndarray) -> dict[str, np.ndarray]:
+    """Per decision (``[S]`` each): the demand that fell in attended zones (``hits``), the
+    realized total, the zones attended, and the most as many zones could have held: the sums
+    PAI and PEI are made of (and what a paired bootstrap resamples)."""
+    attended = np.asarray(w) > 1e-9
+    realized = np.asarray(realized, dtype=np.float64)
+    count = attended.sum(-1)
+    ranked = np.sort(realized, axis=-1)[:, ::-1]
+    return {"hits": (realized * attended).sum(-1), "total": realized.sum(-1),
+            "zones_attended": count.astype(np.float64),
+            "best_same_area": (ranked * (np.arange(realized.shape[1]) < count[:, None])).sum(-1)}
+
+
 def hotspot_figures(w: np.ndarray, realized: np.ndarray) -> dict[str, float]:
     """Hit rate, PAI and PEI of allocations ``w`` ``[S, N]`` against realized demand
     ``[S, N]`` (>= 0), pooled over the S decisions (see the module docstring)."""
-    attended = np.asarray(w) > 1e-9
-    realized = np.asarray(realized, dtype=np.float64)
-    total = float(realized.sum())
-    hits = float((realized * attended).sum())
-    area = float(attended.sum()) / attended.size
-    ranked = np.sort(realized, axis=-1)[:, ::-1]
-    best_same_area = float((ranked * (np.arange(realized.shape[1])
-                                      < attended.sum(-1)[:, None])).sum())
+    parts = {k: float(v.sum()) for k, v in hotspot_parts(w, realized).items()}
+    hits, total, best = parts["hits"], parts["total"], parts["best_same_area"]
+    area = parts["zones_attended"] / np.asarray(w).size
     nan = float("nan")
     return {"hit_rate": hits / total if total > 0 else nan,
             "pai": hits / total / area if total > 0 and area > 0 else nan,
-            "pei": hits / best_same_area if best_same_area > 0 else nan}
+            "pei": hits / best if best > 0 else nan}
 
 
 def _top_k(values: np.ndarray, k: np.ndarray) -> np.ndarray:
