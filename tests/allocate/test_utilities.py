@@ -59,6 +59,27 @@ def test_increment_is_a_gain_difference(family):
     )
 
 
+@pytest.mark.parametrize("family", list(FAMILIES))
+@pytest.mark.parametrize("per_zone", [False, True])
+def test_unit_gains_are_the_increments_of_one_unit(family, per_zone):
+    rng = np.random.default_rng(4)
+    x, d = rng.integers(1, 8, 60).astype(float), rng.uniform(0, 10, 60)
+    x[:5] = 0.0  # the last-unit gain is left to the caller there
+    alpha = rng.uniform(0.05, 30.0, 60) if per_zone else 1.7
+    params = {
+        "delay": {"saturation": rng.uniform(12.0, 20.0, 60) if per_zone else 12.0},
+        "linear": {"cap": rng.uniform(0.5, 6.0, 60) if per_zone else 2.5},
+    }
+    util = make_utility(family, **params.get(family, {"alpha": alpha}))
+    nxt, last = util.unit_gains(x, d)
+    np.testing.assert_allclose(nxt, util.increment(x, d, 1.0), rtol=1e-13, atol=1e-300)
+    before = util.increment(np.maximum(x - 1.0, 0.0), d, 1.0)
+    np.testing.assert_allclose(last[5:], before[5:], rtol=1e-13)
+    # an alpha whose exp(-alpha) underflows takes the plain increments
+    big = make_utility("coverage", alpha=np.full(60, 800.0)).unit_gains(x, d)
+    np.testing.assert_array_equal(big[0], make_utility("coverage", alpha=800.0).increment(x, d))
+
+
 @pytest.mark.parametrize("family", SMOOTH)
 def test_inverse_marginal_and_water_form_invert_the_marginal(family):
     util = _util(family)

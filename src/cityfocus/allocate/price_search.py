@@ -167,7 +167,6 @@ def level_dense(
     x = np.empty_like(a)
     free = np.empty(a.shape, dtype=bool)
     below = np.empty(a.shape, dtype=bool)
-    close = False  # the last pass was already within the residual test
     for _ in range(_DENSE_PASSES):
         np.multiply(b, t, out=x)
         x += a
@@ -186,15 +185,15 @@ def level_dense(
             t_high = t
         step = t + resid / slope if slope > 0 else np.nan
         if abs(resid) <= tol:
-            # within the test: the Newton step is exact unless it crosses a breakpoint
-            # (clusters of them can sit at the root, e.g. bounds met to 1e-10), so take it
-            # and check it with one more pass; once a checked residual is at the rounding
-            # floor of the sum, that pass's own step is the answer
-            if (close and abs(resid) <= floor) or not slope > 0 or resid == 0:
+            # at the rounding floor of the sum, ``t`` is the root to rounding and its own
+            # step on the exact sum is the answer. Above it (but within the test) the
+            # Newton step is exact unless it crosses a breakpoint (clusters of them can sit
+            # at the root, e.g. bounds met to 1e-10), so take it and check it with one more
+            # pass
+            if abs(resid) <= floor or not slope > 0:
                 return step if slope > 0 else t
-            close, t = True, step
+            t = step
             continue
-        close = False
         if t_low < step < t_high:
             t = step
         elif np.isfinite(t_low) and np.isfinite(t_high):

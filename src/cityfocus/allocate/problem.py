@@ -12,6 +12,7 @@ Shapes: ``N`` zones; a single problem has ``demand [N]`` and a scalar budget, a 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,14 @@ def _per_zone(name: str, value: Any, shape: tuple[int, ...]) -> np.ndarray:
         return np.broadcast_to(arr, shape)
     except ValueError:
         raise AllocationError(f"{name} shape {arr.shape} does not fit demand {shape}") from None
+
+
+def _rounded(bound: np.ndarray, rule: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """``rule(bound)``; a bound shared by every zone stays one broadcast value (the solvers
+    then treat it as a number)."""
+    if bound.ndim and not any(bound.strides):
+        return np.broadcast_to(rule(bound.reshape(-1)[:1])[0], bound.shape)
+    return rule(bound)
 
 
 class AllocationProblem:
@@ -165,8 +174,8 @@ class AllocationProblem:
         if (np.abs(b - np.round(b)) > 1e-9 * np.maximum(1.0, b)).any():
             raise AllocationError(f"with units the budget must be a whole number, got {b}")
         self.budget = np.round(b)
-        lo = np.ceil(self.lower - 1e-9) + 0.0  # + 0.0: no -0.0 from ceil(-1e-9)
-        hi = np.floor(self.upper + 1e-9)
+        lo = _rounded(self.lower, lambda v: np.ceil(v - 1e-9) + 0.0)  # + 0.0: no -0.0
+        hi = _rounded(self.upper, lambda v: np.floor(v + 1e-9))
         if (hi < lo).any():
             row, zone = _first_bad(hi < lo)
             idx = (zone,) if row is None else (row, zone)

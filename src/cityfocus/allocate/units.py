@@ -34,11 +34,14 @@ otherwise the swap rounds finish the job, and the stopping rule is the certifica
 from __future__ import annotations
 
 import heapq
+from typing import Any
 
 import numpy as np
 
+from cityfocus.allocate.arrays import common_value
 from cityfocus.allocate.continuous import continuous_shares
 from cityfocus.allocate.problem import Allocation, AllocationProblem
+from cityfocus.allocate.utilities import Utility
 
 # A swap must beat the loss by this relative margin, so float noise cannot cycle.
 _SWAP_RTOL = 1e-12
@@ -92,32 +95,63 @@ def unit_gains(
     """``(next, last)`` for one row: gain of one more unit per zone (``-inf`` at the upper
     bound) and gain of the last unit given (``+inf`` at the lower bound); with ``zones``
     (indices), for those zones only (``x`` then holds their units)."""
+    d, p, lo, hi, util = _zone_data(problem, row, zones)
+    nxt, last = util.unit_gains(x, d)
+    return _cap_next(p * nxt, x, hi), _cap_last(p * last, x, lo)
+
+
+def _zone_data(
+    problem: AllocationProblem, row: int, zones: np.ndarray | None
+) -> tuple[np.ndarray, Any, Any, Any, Utility]:
+    """``(demand, weights, lower, upper, utility)`` of one row, for ``zones`` if given; a
+    weight or bound shared by every zone comes back as a number (nothing gathered)."""
     n = problem.n_zones
     d = problem.rows()[row]
-    p, lo, hi = (a.reshape(-1, n)[row] for a in (problem.weights, problem.lower, problem.upper))
+    p, lo, hi = (
+        common_value(a.reshape(-1, n)[row]) for a in (problem.weights, problem.lower, problem.upper)
+    )
     util = problem.utility
     if zones is not None:
-        d, p, lo, hi = d[zones], p[zones], lo[zones], hi[zones]
+        d = d[zones]
+        p, lo, hi = (v if isinstance(v, float) else v[zones] for v in (p, lo, hi))
         util = util.take(zones) if util.params_per_zone() else util
-    nxt = np.where(x < hi, p * util.increment(x, d, 1.0), -np.inf)
-    last = np.where(x > lo, p * util.increment(np.maximum(x - 1.0, 0.0), d, 1.0), np.inf)
-    return nxt, last
+    return d, p, lo, hi, util
+
+
+def _cap_next(gain: np.ndarray, x: np.ndarray, hi: Any) -> np.ndarray:
+    """``gain`` with ``-inf`` where ``x`` is at its upper bound ``hi``."""
+    return gain if isinstance(hi, float) and hi == np.inf else np.where(x < hi, gain, -np.inf)
+
+
+def _cap_last(gain: np.ndarray, x: np.ndarray, lo: Any) -> np.ndarray:
+    """``gain`` with ``+inf`` where ``x`` is at its lower bound ``lo``."""
+    return np.where(x > lo, gain, np.inf)
 
 
 def _repair(problem: AllocationProblem, row: int, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Fix the unit count of ``x`` to the budget, then swap until the optimality rule holds.
 
     Returns ``(x, next)``, ``next`` the gains of one more unit at the final ``x``. The gains
-    are computed once for every zone, then only for the zones a step changed
-    (incremental: a round costs ``O(N)`` comparisons plus transcendental work on the moved
-    zones alone)."""
+    are computed once for every zone (``Utility.unit_gains``, which shares the work between
+    the two), then only for the zones a step changed, and only on one side: a zone given a
+    unit has lost as its last unit what was its next one, and a zone that gave one back has
+    as its next unit what was its last one (a round costs ``O(N)`` comparisons plus one
+    ``increment`` on the moved zones)."""
     x = x.copy()
     k = float(problem.budget.reshape(-1)[row])
     nxt, last = unit_gains(problem, x, row)
 
     def moved(zones: np.ndarray, step: float) -> None:
         x[zones] += step
-        nxt[zones], last[zones] = unit_gains(problem, x[zones], row, zones)
+        held = x[zones]
+        d, p, lo, hi, util = _zone_data(problem, row, zones)
+        if step > 0:
+            last[zones] = nxt[zones]
+            nxt[zones] = _cap_next(p * util.increment(held, d, 1.0), held, hi)
+        else:
+            nxt[zones] = last[zones]
+            gain = util.increment(np.maximum(held - 1.0, 0.0), d, 1.0)
+            last[zones] = _cap_last(p * gain, held, lo)
 
     for _ in range(_MAX_ROUNDS):
         missing = int(round(k - x.sum()))
@@ -157,6 +191,10 @@ def _sorted_smallest(index: np.ndarray, key: np.ndarray, m: int) -> np.ndarray:
 
 def _smallest(values: np.ndarray, count: int) -> np.ndarray:
     """Indices of the ``count`` smallest finite ``values`` (any order; fewer if not enough)."""
+    if 0 < count < len(values):  # usually the selection holds no inf: no filtered copy
+        pick = np.argpartition(values, count - 1)[:count]
+        if np.isfinite(values[pick]).all():
+            return pick
     finite = np.flatnonzero(np.isfinite(values))
     if count >= len(finite):
         return finite
@@ -173,8 +211,9 @@ def finish_units(
     nxt = next_gain
     if nxt is None:
         nxt = np.stack([unit_gains(problem, xr, r)[0] for r, xr in enumerate(x.reshape(-1, n))])
-    price = np.where(np.isfinite(nxt), nxt, 0.0).max(axis=1)
-    marginal = np.where(np.isfinite(nxt), nxt, 0.0).reshape(x.shape)
+    marginal = np.where(np.isfinite(nxt), nxt, 0.0)
+    price = marginal.max(axis=1)
+    marginal = marginal.reshape(x.shape)
     objective = problem.objective(x)
     single = not problem.batched
     return Allocation(

@@ -86,6 +86,13 @@ class Utility:
         """``(a, b)`` of the water-filling form for zones with ``p d > 0``."""
         raise NotImplementedError
 
+    def unit_gains(self, x: Array, d: Array) -> tuple[Array, Array]:
+        """``(increment(x, d), increment(x - 1, d))`` for whole units ``x``: each zone's gain
+        from one more unit and from the last unit it was given (meaningless where ``x < 1``;
+        callers mask it). Families override it to share the work between the two."""
+        xp = namespace(x)
+        return self.increment(x, d, 1.0), self.increment(xp.maximum(x - 1.0, 0.0), d, 1.0)
+
     # -- shared --------------------------------------------------------------------------
     def gain(self, w: Array, d: Array) -> Array:
         """``[..., N]`` the concave, non-decreasing quantity the solvers maximise."""
@@ -213,6 +220,14 @@ class Coverage(Utility):
         xp, alpha = namespace(w), self._p("alpha", w)
         return -d * xp.exp(-alpha * w) * xp.expm1(-alpha * step)
 
+    def unit_gains(self, x: Array, d: Array) -> tuple[Array, Array]:
+        # one exp per zone: a unit gains exp(-alpha) times what the unit before it gained
+        xp, alpha = namespace(x), self._p("alpha", x)
+        if float(alpha.max()) > 700.0:  # exp(-alpha) would underflow
+            return super().unit_gains(x, d)
+        nxt = -d * xp.expm1(-alpha) * xp.exp(-alpha * x)
+        return nxt, nxt / xp.exp(-alpha)
+
     def _water(self, d: Array, p: Array) -> tuple[Array, Array]:
         alpha = self._p("alpha", d)
         return namespace(d).log(p * d * alpha) / alpha, 1.0 / alpha + 0 * d
@@ -247,6 +262,12 @@ class Log(Utility):
         alpha = self._p("alpha", w)
         return d * namespace(w).log1p(alpha * step / (1.0 + alpha * w))
 
+    def unit_gains(self, x: Array, d: Array) -> tuple[Array, Array]:
+        xp, alpha = namespace(x), self._p("alpha", x)
+        u = 1.0 + alpha * x  # 1 + alpha x is shared by both gains
+        with quiet(xp):  # x = 0 may make the second one NaN (callers mask it)
+            return d * xp.log1p(alpha / u), d * xp.log1p(alpha / (u - alpha))
+
     def _water(self, d: Array, p: Array) -> tuple[Array, Array]:
         return -1.0 / self._p("alpha", d) + 0 * d, p * d
 
@@ -280,6 +301,13 @@ class Variance(Utility):
     def increment(self, w: Array, d: Array, step: Array | float = 1.0) -> Array:
         alpha = self._p("alpha", w)
         return d * alpha * step / ((1.0 + alpha * w) * (1.0 + alpha * (w + step)))
+
+    def unit_gains(self, x: Array, d: Array) -> tuple[Array, Array]:
+        alpha = self._p("alpha", x)
+        u = 1.0 + alpha * x
+        shared = d * alpha / u  # both gains are d alpha / ((1 + alpha x)(1 + alpha (x +- 1)))
+        with quiet(namespace(x)):  # x = 0 may divide by 0 in the second one (masked)
+            return shared / (u + alpha), shared / (u - alpha)
 
     def _water(self, d: Array, p: Array) -> tuple[Array, Array]:
         alpha = self._p("alpha", d)
@@ -320,6 +348,12 @@ class Linear(Utility):
 
     def increment(self, w: Array, d: Array, step: Array | float = 1.0) -> Array:
         return self.value(w + step, d) - self.value(w, d)
+
+    def unit_gains(self, x: Array, d: Array) -> tuple[Array, Array]:
+        # a unit from x serves d for the part of [x, x + 1] below the cap
+        room = self._p("cap", x) - x
+        xp = namespace(x)
+        return d * xp.clip(room, 0.0, 1.0), d * xp.clip(room + 1.0, 0.0, 1.0)
 
     def inverse_marginal(self, lam: Array, d: Array) -> Array:
         cap = np.asarray(self.cap, dtype=np.float64)
