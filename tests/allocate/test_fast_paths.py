@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 
 import cityfocus.allocate.price_search as price_search
 from cityfocus.allocate import FAMILIES, AllocationProblem, greedy_units, solve, solve_units
-from cityfocus.allocate.continuous import fill_linear, linear_row, newton_step, water_fill
+from cityfocus.allocate.continuous import (
+    fill_best,
+    fill_linear,
+    fill_sorted,
+    linear_row,
+    newton_step,
+    water_fill,
+)
 from cityfocus.allocate.torch_layer import solve_torch
 from tests.allocate.problems import problems, random_problem
 from tests.allocate.test_price_search import (
@@ -84,6 +91,26 @@ def test_linear_by_selection_equals_the_sorted_fill(seed, n, ties):
     assert value(w) == pytest.approx(value(ref), rel=1e-12, abs=1e-12)
     assert (w >= lo[0]).all() and (w <= hi[0]).all()
     assert w.sum() == pytest.approx(float(budget[0]), rel=1e-12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(2, 400), st.booleans(), st.floats(0.0, 1.2))
+def test_linear_rows_by_partition_equal_the_sorted_fill(seed, n, ties, spend):
+    prob = random_problem("linear", n, np.random.default_rng(seed), rows=4)
+    rng = np.random.default_rng(seed + 1)
+    slope = prob.weights * (np.round(prob.demand, 0) if ties else prob.demand)
+    cap = np.where(rng.random(n) < 0.9, prob.utility.params()["cap"], np.inf)
+    lo, hi = np.broadcast_to(prob.lower, slope.shape), np.broadcast_to(prob.upper, slope.shape)
+    top = np.maximum(lo, np.minimum(cap, hi))
+    room = np.where(slope > 0, top - lo, 0.0)
+    need, total = prob.budget - lo.sum(axis=1), room.sum(axis=1)
+    with np.errstate(invalid="ignore"):  # spend * total: some rows sated
+        need = np.where(np.isfinite(total), np.minimum(need, spend * total + 1e-9), need)
+    w, ref = fill_best(slope, room, lo, top, need), fill_sorted(slope, room, lo, top, need)
+    value = lambda x: (slope * np.minimum(x, cap)).sum(axis=1)  # noqa: E731
+    np.testing.assert_allclose(value(w), value(ref), rtol=1e-12, atol=1e-12)
+    assert (w >= lo).all() and (w <= hi).all()
+    np.testing.assert_allclose(w.sum(axis=1), ref.sum(axis=1), rtol=1e-12, atol=1e-12)
 
 
 @settings(max_examples=60, deadline=None)

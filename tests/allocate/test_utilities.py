@@ -80,6 +80,18 @@ def test_unit_gains_are_the_increments_of_one_unit(family, per_zone):
     np.testing.assert_array_equal(big[0], make_utility("coverage", alpha=800.0).increment(x, d))
 
 
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_value_and_marginal_keep_full_accuracy(family):
+    # shares from 1e-12 to 10 (coverage takes 1 - exp(-alpha w) from exp where that is exact)
+    rng = np.random.default_rng(5)
+    w = np.concatenate([10.0 ** rng.uniform(-12, 1, 400), np.zeros(5)])
+    d = rng.uniform(0.1, 10.0, w.size)
+    util = _util(family)
+    value, marginal = util.value_and_marginal(w, d)
+    np.testing.assert_allclose(value, util.value(w, d), rtol=1e-14, atol=0)
+    np.testing.assert_allclose(marginal, util.marginal(w, d), rtol=1e-14, atol=0)
+
+
 @pytest.mark.parametrize("family", SMOOTH)
 def test_inverse_marginal_and_water_form_invert_the_marginal(family):
     util = _util(family)

@@ -212,9 +212,21 @@ class Coverage(Utility):
         return d * alpha * namespace(w).exp(-alpha * w)
 
     def value_and_marginal(self, w: Array, d: Array) -> tuple[Array, Array]:
+        # one exp per zone: the value is d (1 - exp(-alpha w)), which loses no accuracy while
+        # exp(-alpha w) <= 1/2; expm1 is used only on the zones where it is above (w > 0)
         xp, alpha = namespace(w), self._p("alpha", w)
-        rate = -alpha * w  # the same operations as value and marginal
-        return -d * xp.expm1(rate), d * alpha * xp.exp(rate)
+        rate = -alpha * w
+        kept = xp.exp(rate)
+        if xp is not np or np.shape(d) != np.shape(w):
+            return -d * xp.expm1(rate), d * alpha * kept
+        value = d - d * kept
+        near = np.flatnonzero((kept > 0.5) & (w > 0))
+        if len(near) > kept.size // 4:  # gathering would cost more than expm1 everywhere
+            value = -d * np.expm1(rate)
+        elif len(near):
+            flat = value.reshape(-1)  # a fresh array: written in place
+            flat[near] = -d.reshape(-1)[near] * np.expm1(rate.reshape(-1)[near])
+        return value, d * alpha * kept
 
     def increment(self, w: Array, d: Array, step: Array | float = 1.0) -> Array:
         xp, alpha = namespace(w), self._p("alpha", w)
