@@ -11,7 +11,13 @@ feasible point; the gap after projecting it onto the feasible set is reported be
 Speed, on one core (thread pools pinned to 1), same process: N = 10,000 zones vs cvxpy
 (end to end ``problem.solve`` and Clarabel's own solve time), N = 1,000,000 zones, and a
 batch of 1,024 problems x 1,000 zones (numpy and torch). Times are medians of repeats.
-Writes JSON and replaces its section of ``benchmarks/RESULTS.md``.
+
+``--baseline REV`` (repeatable) loads the allocation package as it was at git revision REV
+(under another name, beside the current one) and times it on the same problems in the same
+run, each repeat alternating baseline and current code, so the ratio (median of the paired
+ratios) holds even when other jobs load the machine. The commit measured and the load
+average at start and end are recorded. Writes JSON and replaces its section of
+``benchmarks/RESULTS.md``.
 """
 
 from __future__ import annotations
@@ -22,11 +28,15 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
+import importlib  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -45,15 +55,48 @@ RESULTS = Path(__file__).with_name("RESULTS.md")
 START, END = "<!-- allocation:start -->", "<!-- allocation:end -->"
 
 
-def median_time(fn, repeats: int) -> float:
-    """Median wall time of ``fn()`` over ``repeats`` runs (after one warm-up run)."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
+REPO = Path(__file__).resolve().parents[1]
+PACKAGE = "src/cityfocus/allocate"
+
+
+def git(*args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout
+
+
+def load_baseline(rev: str):
+    """The allocation package at git revision ``rev``, imported as ``allocate_at_<rev>`` (its
+    own imports of ``cityfocus.allocate`` renamed; the rest of cityfocus is today's)."""
+    name = "allocate_at_" + git("rev-parse", "--short=10", rev).strip()
+    root = Path(tempfile.mkdtemp(prefix="cityfocus-baseline-"))
+    (root / name).mkdir()
+    for path in git("ls-tree", "-r", "--name-only", rev, PACKAGE).split():
+        text = git("show", f"{rev}:{path}").replace("cityfocus.allocate", name)
+        (root / name / Path(path).name).write_text(text)
+    sys.path.insert(0, str(root))
+    return importlib.import_module(name)
+
+
+def paired_times(engines: dict[str, Callable[[], object]], repeats: int) -> dict[str, dict]:
+    """Each engine's median time over ``repeats`` rounds (one warm-up), the engines taking
+    turns in every round; and for every engine but the first, the median over rounds of
+    its time over the first's (``ratio_over_current``)."""
+    for fn in engines.values():
         fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+    times: dict[str, list[float]] = {name: [] for name in engines}
+    for _ in range(repeats):
+        for name, fn in engines.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    first = np.array(next(iter(times.values())))
+    out = {}
+    for name, ts in times.items():
+        out[name] = {"t_s": float(np.median(ts))}
+        if len(out) > 1:
+            out[name]["ratio_over_current"] = float(np.median(np.array(ts) / first))
+    return out
 
 
 def exactness(family: str, instances: int, seed: int) -> dict:
@@ -105,12 +148,43 @@ def big_problem(family: str, n: int, rng: np.random.Generator, rows: int | None 
     return AllocationProblem(demand, budget, family, upper=upper, **params)
 
 
-def speed_10k(family: str, repeats: int) -> dict:
+def rebuild(module, prob):
+    """``prob`` as the allocation package ``module`` (a baseline) builds it."""
+    return module.AllocationProblem(
+        prob.demand,
+        prob.budget if prob.batched else float(prob.budget),
+        prob.utility.name,
+        lower=prob.lower,
+        upper=prob.upper,
+        weights=prob.weights,
+        units=prob.units,
+        **prob.utility.params(),
+    )
+
+
+def against_baselines(
+    out: dict, key: str, current: Callable, make: Callable, baselines: dict, repeats: int
+) -> None:
+    """Time ``current()`` and, for every baseline package, ``make(package)()`` in turns;
+    ``out[key]`` is the current median, ``out["baselines"][rev][key]`` the baseline's."""
+    engines = {"current": current} | {rev: make(mod) for rev, mod in baselines.items()}
+    timed = paired_times(engines, repeats)
+    out[key] = timed["current"]["t_s"]
+    for rev in baselines:
+        out.setdefault("baselines", {}).setdefault(rev, {})[key] = timed[rev]
+
+
+def speed_10k(family: str, repeats: int, baselines: dict) -> dict:
     """Ours vs cvxpy on one N = 10,000 problem (cvxpy: end to end and solver-only)."""
     import cvxpy as cp
 
     prob = big_problem(family, 10_000, np.random.default_rng(10))
-    ours = median_time(lambda: solve(prob), repeats * 10)
+    out: dict = {}
+
+    def make(mod):
+        return lambda p=rebuild(mod, prob): mod.solve(p)
+
+    against_baselines(out, "t_ours_s", lambda: solve(prob), make, baselines, repeats * 10)
     cvx_times, solver_times = [], []
     for _ in range(repeats):
         cvx, w = cvxpy_problem(prob)  # built afresh: compile time is part of using cvxpy
@@ -124,40 +198,53 @@ def speed_10k(family: str, repeats: int) -> dict:
         float(prob.gain(w.value))
     )
     cvx_t, solver_t = float(np.median(cvx_times)), float(np.median(solver_times))
-    return {
-        "t_ours_s": ours,
+    return out | {
         "t_cvxpy_s": cvx_t,
         "t_clarabel_solve_s": solver_t,
-        "speedup": cvx_t / ours,
-        "speedup_vs_solver_only": solver_t / ours,
+        "speedup": cvx_t / out["t_ours_s"],
+        "speedup_vs_solver_only": solver_t / out["t_ours_s"],
         "rel_gap_default_tolerances": gap,
     }
 
 
-def speed_large(family: str, repeats: int) -> dict:
+def speed_large(family: str, repeats: int, baselines: dict) -> dict:
     """N = 1e6 (shares and, for the smooth families, 250,000 whole units) and the batch."""
     import torch
 
-    torch.set_num_threads(1)
-    rng = np.random.default_rng(11)
-    prob = big_problem(family, 1_000_000, rng)
-    out = {"t_1m_s": median_time(lambda: solve(prob), repeats)}
-    if family != "delay":
-        units = AllocationProblem(prob.demand, 250_000, prob.utility, upper=prob.upper, units=True)
-        out["t_1m_units_s"] = median_time(lambda: solve(units), max(1, repeats // 2))
-    batch = big_problem(family, 1_000, rng, rows=1_024)
-    out["t_batch_1024x1000_s"] = median_time(lambda: solve(batch), repeats)
     from cityfocus.allocate.torch_layer import solve_torch
 
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(11)
+    out: dict = {}
+
+    def make_solve(prob):
+        return lambda mod: lambda p=rebuild(mod, prob): mod.solve(p)
+
+    prob = big_problem(family, 1_000_000, rng)
+    against_baselines(out, "t_1m_s", lambda: solve(prob), make_solve(prob), baselines, repeats)
+    if family != "delay":
+        units = AllocationProblem(prob.demand, 250_000, prob.utility, upper=prob.upper, units=True)
+        against_baselines(
+            out, "t_1m_units_s", lambda: solve(units), make_solve(units), baselines, repeats
+        )
+    batch = big_problem(family, 1_000, rng, rows=1_024)
+    against_baselines(
+        out, "t_batch_1024x1000_s", lambda: solve(batch), make_solve(batch), baselines, repeats
+    )
     d = torch.as_tensor(batch.demand)
-    out["t_batch_torch_1024x1000_s"] = median_time(
-        lambda: solve_torch(
-            d,
-            float(batch.budget[0]),
-            batch.utility,
-            upper=float(batch.upper.flat[0]),
-            check=False,
-        ),
+    budget, upper = float(batch.budget[0]), float(batch.upper.flat[0])
+
+    def make_torch(mod):
+        other = importlib.import_module(mod.__name__ + ".torch_layer").solve_torch
+        util = mod.make_utility(family, **batch.utility.params())
+        return lambda: other(d, budget, util, upper=upper, check=False)
+
+    against_baselines(
+        out,
+        "t_batch_torch_1024x1000_s",
+        lambda: solve_torch(d, budget, batch.utility, upper=upper, check=False),
+        make_torch,
+        baselines,
         repeats,
     )
     return out
@@ -230,7 +317,10 @@ def write_results(report: dict, command: str) -> None:
         f"{report['machine']['load_average_1m_at_start']:.2f} at start, "
         f"{report['load_average_1m_at_end']:.2f} at end; numpy "
         f"{report['machine']['numpy']}, torch {report['machine']['torch']}, cvxpy "
-        f"{report['machine']['cvxpy']}, Clarabel {report['machine']['clarabel']}.",
+        f"{report['machine']['cvxpy']}, Clarabel {report['machine']['clarabel']}.  ",
+        f"Commit: {report['commit']}"
+        + (" with uncommitted allocation changes" if report["uncommitted_changes"] else "")
+        + f"; timings are medians of {report['repeats']} repeats (x10 at 10k zones).",
         "",
         f"Exactness: {report['instances_per_family']} random instances per family "
         "(`reference.random_problem`, N in 2..300, seed "
@@ -271,6 +361,28 @@ def write_results(report: dict, command: str) -> None:
             f"{big['t_1m_s']:.3f} | {units} | {big['t_batch_1024x1000_s']:.3f} | "
             f"{big['t_batch_torch_1024x1000_s']:.3f} |"
         )
+    if report["baselines"]:
+        lines += [
+            "",
+            "Same run, against earlier versions of the package (`--baseline`; each repeat "
+            "alternates them with the current code): baseline time / current time, median "
+            "of the paired ratios (> 1: faster now), with the baseline's median time.",
+            "",
+            "| family | baseline | 10k | 1M shares | 1M units | batch numpy | batch torch |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for name, r in fam.items():
+            for rev, about in report["baselines"].items():
+                cells = []
+                for part, key in SPEED_KEYS:
+                    got = r[part].get("baselines", {}).get(rev, {}).get(key)
+                    cells.append(
+                        f"{got['ratio_over_current']:.2f}x ({got['t_s'] * 1e3:.2f} ms)"
+                        if got
+                        else "-"
+                    )
+                cells = [cells[0], *cells[2:]]  # the 10k speedup vs cvxpy has no baseline
+                lines.append(f"| {name} | {rev} ({about[:10]}) | " + " | ".join(cells) + " |")
     if "before" in report:
         lines += [
             "",
@@ -317,18 +429,28 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--before", type=Path, help="an earlier run's JSON to compare speeds with (before/after)"
     )
+    parser.add_argument(
+        "--baseline",
+        action="append",
+        default=[],
+        metavar="REV",
+        help="a git revision whose allocation package is timed beside this one (repeatable)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--families", default=",".join(FAMILIES))
     parser.add_argument("--no-results", action="store_true", help="do not touch RESULTS.md")
     args = parser.parse_args(argv)
     load_at_start = os.getloadavg()[0]
+    baselines = {
+        git("rev-parse", "--short=10", rev).strip(): load_baseline(rev) for rev in args.baseline
+    }
     families = {}
     for name in args.families.split(","):
         print(f"[{name}] exactness ...", file=sys.stderr, flush=True)
         families[name] = {"exactness": exactness(name, args.instances, args.seed)}
         print(f"[{name}] speed ...", file=sys.stderr, flush=True)
-        families[name]["speed_10k"] = speed_10k(name, args.repeats)
-        families[name]["large"] = speed_large(name, args.repeats)
+        families[name]["speed_10k"] = speed_10k(name, args.repeats, baselines)
+        families[name]["large"] = speed_large(name, args.repeats, baselines)
     report = {
         "speedup_vs_cvxpy_10k": min(f["speed_10k"]["speedup"] for f in families.values()),
         "speedup_vs_clarabel_solve_only_10k": min(
@@ -344,6 +466,15 @@ def main(argv: list[str] | None = None) -> dict:
         "t_batch_torch_1024x1000_s": max(
             f["large"]["t_batch_torch_1024x1000_s"] for f in families.values()
         ),
+        "commit": git("rev-parse", "--short=10", "HEAD").strip(),
+        "uncommitted_changes": bool(
+            git("status", "--porcelain", "--", PACKAGE, "benchmarks/allocation.py").strip()
+        ),
+        "baselines": {
+            rev: git("log", "-1", "--format=%cd %s", "--date=short", rev).strip()[:100]
+            for rev in baselines
+        },
+        "repeats": args.repeats,
         "instances_per_family": args.instances,
         "seed": args.seed,
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
