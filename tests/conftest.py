@@ -1,5 +1,9 @@
 """Shared test helpers: run the real ``cityfocus`` command in a subprocess, or its entry point
-in this process (the same code, without a new interpreter importing torch again)."""
+in this process (the same code, without a new interpreter importing torch again).
+
+Tests run the entry point in process (``run_here``, the ``cli`` fixture) unless what they check
+is the installed command itself (its start-up, its environment, a simulator library that loads
+once per process): those few use ``run_cli``."""
 
 from __future__ import annotations
 
@@ -48,6 +52,12 @@ def run_in_process(args: list[str], cwd: Path) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+def run_here(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``run_in_process`` with ``run_cli``'s signature and result."""
+    code, out, err = run_in_process(list(args), Path.cwd() if cwd is None else cwd)
+    return subprocess.CompletedProcess(["cityfocus", *args], code, out, err)
+
+
 @pytest.fixture
 def cli():
-    return run_cli
+    return run_here

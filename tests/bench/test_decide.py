@@ -15,7 +15,7 @@ from cityfocus_bench.decide import (
     run_decision_benchmark,
 )
 from cityfocus_bench.decide_markdown import decision_section_markdown
-from tests.conftest import run_cli
+from tests.conftest import run_here
 
 
 @pytest.fixture(scope="module")
@@ -32,10 +32,10 @@ def quick_run(tmp_path_factory):
     args = ("benchmark", "decide", "--data", "synthetic", "--json", str(out), "--quick",
             "--models", "seed_mlp", "--modes", "forecast,decide", "--threads", "1",
             "--results", str(results))
-    first = run_cli(*args)
+    first = run_here(*args)
     assert first.returncode == 0, first.stderr
     first_text, report = results.read_text(), json.loads(out.read_text())
-    second = run_cli("benchmark", "decide", "--data", "synthetic", "--json", str(out),
+    second = run_here("benchmark", "decide", "--data", "synthetic", "--json", str(out),
                      "--quick", "--models", "", "--results", str(results), "--force")
     assert second.returncode == 0, second.stderr
     return report, first_text, results.read_text(), keep

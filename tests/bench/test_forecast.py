@@ -23,7 +23,7 @@ from cityfocus_bench.protocols import (
     scored_windows,
     with_target,
 )
-from tests.conftest import run_cli
+from tests.conftest import run_here
 
 BASELINES = "historical_average,persistence"
 
@@ -93,7 +93,7 @@ def test_cli_quick_run_writes_json_and_replaces_only_its_section(tmp_path):
     args = ("benchmark", "forecast", "--data", "synthetic", "--json", str(out), "--quick",
             "--models", BASELINES, "--results", str(results))
     for again in ((), ("--force",)):
-        result = run_cli(*args, *again)
+        result = run_here(*args, *again)
         assert result.returncode == 0, result.stderr
     text = results.read_text()
     assert "STALE" not in text

@@ -2,17 +2,17 @@ import csv
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import run_here
 
 
 def test_train_then_predict_from_the_checkpoint(tmp_path):
     ckpt = tmp_path / "seed_mlp.pt"
-    result = run_cli("train", "--model", "seed_mlp", "--epochs", "2", "--lookback", "12",
+    result = run_here("train", "--model", "seed_mlp", "--epochs", "2", "--lookback", "12",
                      "--horizon", "2", "--out", str(ckpt))
     assert result.returncode == 0, result.stderr
     assert ckpt.exists() and "best epoch" in result.stdout
     out = tmp_path / "forecast.csv"
-    result = run_cli("predict", "--model", str(ckpt), "--data", "synthetic",
+    result = run_here("predict", "--model", str(ckpt), "--data", "synthetic",
                      "--at", "2024-02-20 08:00", "--out", str(out))
     assert result.returncode == 0, result.stderr
     rows = list(csv.reader(out.open()))
@@ -22,7 +22,7 @@ def test_train_then_predict_from_the_checkpoint(tmp_path):
         assert float(row[1]) == pytest.approx(max(0.0, float(row[2]) + float(row[3])), 1e-5)
 
     plan = tmp_path / "plan.csv"  # the forecast file feeds allocate as it is
-    result = run_cli("allocate", "--demand", str(out), "--budget", "5", "--units",
+    result = run_here("allocate", "--demand", str(out), "--budget", "5", "--units",
                      "--out", str(plan))
     assert result.returncode == 0, result.stderr
     planned = list(csv.DictReader(plan.open()))
@@ -31,7 +31,7 @@ def test_train_then_predict_from_the_checkpoint(tmp_path):
 
 
 def test_decide_says_what_the_regret_fine_tuning_did(tmp_path):
-    result = run_cli("train", "--model", "seed_mlp", "--mode", "decide", "--epochs", "3",
+    result = run_here("train", "--model", "seed_mlp", "--mode", "decide", "--epochs", "3",
                      "--lookback", "12", "--horizon", "2", "--out", str(tmp_path / "d.pt"))
     assert result.returncode == 0, result.stderr
     said = " ".join(result.stdout.split())

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from cityfocus.data.readers import load_dataset
-from tests.conftest import run_cli
+from tests.conftest import run_here
 from tests.data.helpers import error_of, write
 
 
@@ -47,7 +47,7 @@ def test_one_off_grid_row_in_a_wide_matrix_is_named(tmp_path):
 
 def test_the_cli_prints_the_same_line(tmp_path):
     path = write(tmp_path / "data.csv", hourly_wide(off=5))
-    run = run_cli("data", "info", str(path))
+    run = run_here("data", "info", str(path))
     assert run.returncode == 2
     assert f"{path}, line 7, column 'timestamp': {OFF_GRID}" in run.stderr
 

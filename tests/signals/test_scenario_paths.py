@@ -14,6 +14,7 @@ import pytest
 from cityfocus.errors import CityfocusError
 from cityfocus.signals import prepare
 from cityfocus.signals.scenarios import folder_name
+from tests.conftest import run_cli
 
 
 @pytest.fixture(scope="module")
@@ -36,11 +37,12 @@ def _one_error_line(result: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
-def test_absolute_sumocfg_path_runs_and_prints_no_pyarrow_notice(config, tmp_path, cli):
+def test_absolute_sumocfg_path_runs_and_prints_no_pyarrow_notice(config, tmp_path):
     assert config.is_absolute()
     out = tmp_path / "out.json"
-    result = cli("signals", "run", "--scenario", str(config), "--controller", "fixed",
-                 "--seeds", "1", "--workers", "1", "--json", str(out))
+    # the installed command: the notice came from loading libsumo at start-up
+    result = run_cli("signals", "run", "--scenario", str(config), "--controller", "fixed",
+                     "--seeds", "1", "--workers", "1", "--json", str(out))
     assert result.returncode == 0, result.stderr
     assert "pyarrow" not in result.stdout + result.stderr
     summary = json.loads(out.read_text())["summary"]
