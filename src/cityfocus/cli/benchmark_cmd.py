@@ -1,6 +1,7 @@
 """``cityfocus benchmark forecast`` (every model on a dataset under its published protocol),
-``cityfocus benchmark decide`` (every model and training mode judged by its allocations) and
-``cityfocus benchmark robust`` (forecasts with broken sensors and under attack)."""
+``cityfocus benchmark decide`` (every model and training mode judged by its allocations),
+``cityfocus benchmark robust`` (forecasts with broken sensors and under attack) and
+``cityfocus benchmark energy`` (flexibility on SimBench grids, judged by pandapower)."""
 
 from __future__ import annotations
 
@@ -119,20 +120,38 @@ def robust(
                                "epochs (numbers not comparable)."),
     results: Path | None = typer.Option(None, help="Also replace this benchmark's section "
                                         "of this Markdown results file."),
+    detection_only: bool = typer.Option(False, "--detection-only", help="Only the sensor "
+                                        "check against stuck sensors and spikes, seeds 0-4 "
+                                        "(seconds; no model is trained, no plot)."),
     force: bool = force_option(),
 ) -> None:
     """Forecasts with broken sensors (missing, outages, stuck, spikes; the sensor check) and
     under PGD attack, for standard, input-masked and adversarially trained models."""
     from cityfocus_bench.protocols import forecast_protocol
-    from cityfocus_bench.robust import robust_markdown, robust_plot, run_robust_benchmark
+    from cityfocus_bench.robust import (
+        detection_markdown,
+        robust_markdown,
+        robust_plot,
+        run_detection_benchmark,
+        run_robust_benchmark,
+    )
 
     if not (epsilon > 0 and epsilon < float("inf")):
         raise CityfocusError(f"--epsilon {epsilon}: give a bound > 0 in the target's units")
     json_file = OutputFile(json_path, option="--json", force=force, suffixes=(".json",))
-    plot_file = OutputFile(json_path.with_suffix(".png"), option="--json (its plot)",
-                           force=force, suffixes=(".png",))
     results_file = _results_path(results)
     forecast_protocol(data)  # a dataset without a forecast protocol is refused before work
+    if detection_only:
+        command = shlex.join(["cityfocus", "benchmark", "robust", "--data", data, "--json",
+                              str(json_path), "--detection-only",
+                              *(["--quick"] if quick else []),
+                              *(["--results", str(results)] if results is not None else [])])
+        found = run_detection_benchmark(data, quick=quick, command=command)
+        _write(found, json_file, f"robust-detection:{data}", detection_markdown(found),
+               results_file)
+        return
+    plot_file = OutputFile(json_path.with_suffix(".png"), option="--json (its plot)",
+                           force=force, suffixes=(".png",))
     command = shlex.join(["cityfocus", "benchmark", "robust", "--data", data, "--json",
                           str(json_path), "--epsilon", f"{epsilon:g}",
                           *(["--epochs", str(epochs)] if epochs is not None else []),
@@ -199,3 +218,66 @@ def _write(result: dict, json_file: OutputFile, key: str, markdown: str,
     console.print(markdown, markup=False, highlight=False, soft_wrap=True)
     where = f" and {results_path}" if results_path is not None else ""
     console.print(f"wrote {json_file.shown}{where}", markup=False, highlight=False)
+
+
+@benchmark_app.command("energy")
+def energy(
+    data: str | None = typer.Option(None, "--data", help="Comma-separated SimBench grids: "
+                                    "simbench_lv, simbench_mv (default: both)."),
+    json_path: Path = typer.Option(..., "--json", help="Write all numbers here."),
+    models: str | None = typer.Option(None, help="Comma-separated neural models (default: "
+                                      "seed_mlp,lstm,st_transformer; '' for baselines only)."),
+    quick: bool = typer.Option(False, "--quick", help="Smoke run: the last 21 days, few "
+                               "epochs (numbers not comparable)."),
+    seed: int = typer.Option(0, help="Seed set before every fit."),
+    threads: int | None = typer.Option(None, min=1, help="Torch CPU threads (default: "
+                                       "torch's; 1 avoids oversubscription on a shared "
+                                       "machine)."),
+    results: Path | None = typer.Option(None, help="Also replace each grid's section of "
+                                        "this Markdown results file (e.g. "
+                                        "benchmarks/RESULTS.md)."),
+    force: bool = force_option(),
+) -> None:
+    """Forecast each SimBench grid's node net load a day ahead, allocate a daily flexibility
+    budget across nodes and hours, and judge every decision with pandapower's AC power
+    flow on the realized profiles; write JSON + Markdown."""
+    from cityfocus_bench.energy import plan, run_energy_benchmark
+    from cityfocus_bench.energy_markdown import energy_section_markdown
+    from cityfocus_bench.forecast import write_json
+    from cityfocus_bench.markdown import write_section
+
+    json_file = OutputFile(json_path, option="--json", force=force, suffixes=(".json",))
+    results_file = _results_path(results)
+    grids = _names(data, "--data", "dataset")
+    chosen = [] if models is not None and not models.strip() else _names(models, "--models",
+                                                                          "model")
+    jobs = plan(grids, chosen)  # checks grid and model names before any work
+    _energy_extra_installed()
+    parts = ["cityfocus", "benchmark", "energy", *(["--data", data] if data else []),
+             "--json", str(json_path), *(["--models", models] if models is not None else []),
+             *(["--quick"] if quick else []), *(["--seed", str(seed)] if seed else []),
+             *(["--threads", str(threads)] if threads is not None else []),
+             *(["--results", str(results)] if results is not None else [])]
+    result = _with_progress("SimBench grids", len(jobs), lambda advance: run_energy_benchmark(
+        grids, models=chosen, quick=quick, seed=seed, threads=threads,
+        command=shlex.join(parts), progress=advance))
+    console = Console()
+    json_file.write(lambda tmp: write_json(result, tmp))
+    for grid in result["grids"]:
+        markdown = energy_section_markdown(result, grid)
+        if results_file is not None:
+            write_section(results_file, f"energy:{grid['dataset']}", markdown,
+                          option="--results")
+        console.print(markdown, markup=False, highlight=False, soft_wrap=True)
+    where = f" and {results_file}" if results_file is not None else ""
+    console.print(f"wrote {json_file.shown}{where}", markup=False, highlight=False)
+
+
+def _energy_extra_installed() -> None:
+    """One line, before any work, when simbench or pandapower is missing."""
+    from importlib.util import find_spec
+
+    missing = [p for p in ("simbench", "pandapower") if find_spec(p) is None]
+    if missing:
+        raise CityfocusError(f"benchmark energy needs {' and '.join(missing)}; install the "
+                             "energy extra: .venv/bin/pip install -e '.[energy]'")

@@ -21,6 +21,7 @@ from cityfocus.data.readers.los_loop import read_los_loop
 from cityfocus.data.readers.nyc_crime import read_nyc_crime
 from cityfocus.data.readers.parquet import cityfocus_metadata, read_parquet, write_parquet
 from cityfocus.data.readers.pyg_json import read_montevideo_bus, read_pedalme_london
+from cityfocus.data.readers.simbench_grid import SIMBENCH_DATASETS, read_simbench
 from cityfocus.data.readers.tabular import read_long_table, read_table, read_wide_matrix
 from cityfocus.data.readers.zone_files import read_adjacency_csv, read_zones_csv
 from cityfocus.errors import DataError
@@ -34,6 +35,8 @@ DATASETS: dict[str, str] = {
     "montevideo_bus": "Montevideo hourly boardings at 675 bus stops, Oct 2020, line graph",
     "pedalme_london": "London cargo-bike delivery demand (transformed), 15 localities, weekly",
     "synthetic": "the embedded synthetic city (no files needed), seed 0",
+    "simbench_lv": "SimBench LV grid 1-LV-rural1--2-sw, node net load (MW), 15 min, Apr-Aug",
+    "simbench_mv": "SimBench MV grid 1-MV-rural--2-sw, node net load (MW), 15 min, Apr-Aug",
 }
 
 _READERS: dict[str, Callable[..., CityData]] = {
@@ -64,6 +67,7 @@ __all__ = [
     "read_nyc_crime",
     "read_parquet",
     "read_pedalme_london",
+    "read_simbench",
     "read_table",
     "read_wide_matrix",
     "read_zones_csv",
@@ -96,6 +100,10 @@ def load_dataset(name_or_path: str | Path, **options: Any) -> CityData:
             return _call(
                 lambda: synthetic_city(seed=0).data, "the built-in dataset synthetic", options
             )
+        if text in SIMBENCH_DATASETS:  # shipped inside the simbench package
+            grid = SIMBENCH_DATASETS[text]
+            return _call(lambda: read_simbench(**grid, name=text),
+                         f"the built-in dataset {text}", options)
         reader = _READERS[text]  # options are checked before the data folder is looked for
         return _call(lambda: reader(data_dir() / text, **options),
                      f"the built-in dataset {text}", options, reader)

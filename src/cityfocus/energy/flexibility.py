@@ -1,0 +1,142 @@
+"""The daily flexibility decision: a budget of curtailable energy (MWh per day) allocated
+across zones and hours so that lines and transformers are not overloaded by reverse flows.
+
+Planning uses the grid's radial flow model (``GridCase.flows``: an element carries the net
+load of every zone it feeds) on a forecast of each zone's net load. An element's reverse
+overload in a step is its reverse flow above rating; the zones it feeds share it in
+proportion to their infeed. Curtailing ``w`` MW in zone ``i`` during hour ``h`` then removes,
+per MWh, ``d_ih`` MWh of overload, where ``d_ih`` is the mean number of overloaded elements
+on the zone's path to the grid in that hour (the flow sensitivity of a radial grid is 1 on
+every element of the path), until the zone's share of the worst overload on its path,
+``cap_ih``, is gone. Past it, curtailing more relieves nothing. So each (zone, hour) has the
+value ``d_ih min(w_ih, cap_ih)``: the ``linear`` family, concave and separable, which the
+exact engine solves (a sorted greedy) under ``sum w = budget``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cityfocus.allocate import AllocationProblem, solve
+from cityfocus.data.readers.simbench_grid import STEPS_PER_DAY
+from cityfocus.energy.grid import GridCase
+
+HOURS = 24
+STEPS_PER_HOUR = STEPS_PER_DAY // HOURS
+RULES = ("no action", "uniform", "proportional", "largest nodes")
+LARGEST_SHARE = 0.2
+"""The largest-nodes rule acts on this share of the zones (at least one)."""
+
+
+def relief(case: GridCase, net_load: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per (hour, zone) the overload removed per MWh curtailed and the MW worth curtailing.
+
+    Args:
+        case: the grid.
+        net_load: ``[96, N]`` net load of one day (forecast or realized), MW.
+
+    Returns:
+        ``d [24, N]`` (MWh of overload removed per MWh curtailed) and ``cap [24, N]`` (MW).
+    """
+    flows = case.flows(net_load)  # [96, E]
+    excess = np.maximum(-flows - case.ratings, 0.0)  # reverse overload, MW
+    infeed = np.maximum(-net_load, 0.0)  # [96, N]
+    fed = infeed @ case.downstream.T  # [96, E] infeed behind each element
+    share = np.divide(excess, fed, out=np.zeros_like(excess), where=fed > 0)
+    # [96, E, N]: each zone's part of each element's overload
+    parts = share[:, :, None] * case.downstream[None] * infeed[:, None, :]
+    need = parts.max(axis=1)  # [96, N]
+    on_path = (excess > 0).astype(np.float64) @ case.downstream  # [96, N]
+    n = net_load.shape[1]
+    cap = need.reshape(HOURS, STEPS_PER_HOUR, n).max(axis=1)
+    d = on_path.reshape(HOURS, STEPS_PER_HOUR, n).mean(axis=1)
+    return d, cap
+
+
+def plan_day(case: GridCase, scenarios: np.ndarray, budget: float) -> np.ndarray:
+    """The optimal curtailment ``[24, N]`` MW (held for each hour) of one day: the exact
+    ``linear`` allocation of at most ``budget`` MWh maximising the expected overload removed
+    over equally likely net-load scenarios ``[S, 96, N]`` (a forecast plus the forecaster's
+    whole-day errors on validation days; one scenario for the hindsight oracle).
+
+    With scenarios, the expected relief of ``w`` MW in (zone, hour) is
+    ``sum_s d_s min(w, cap_s) / S``: concave and piecewise linear, its slope dropping at each
+    scenario's cap. Each piece between consecutive caps is one ``linear`` zone (slope = the
+    summed ``d_s / S`` of the scenarios whose cap lies beyond it, width = its length); the
+    slopes of a zone's pieces decrease, so the engine's sorted greedy fills them in order and
+    the allocation is exact for the piecewise-linear objective. Spends only what some
+    scenario says relieves something (nothing on a day without any overload in sight)."""
+    scenarios = np.asarray(scenarios, dtype=np.float64)
+    if scenarios.ndim == 2:
+        scenarios = scenarios[None]
+    parts = [relief(case, s) for s in scenarios]
+    d = np.stack([p[0] for p in parts])  # [S, 24, N]
+    cap = np.stack([p[1] for p in parts])
+    order = np.argsort(cap, axis=0, kind="stable")
+    cap_sorted = np.take_along_axis(cap, order, axis=0)
+    d_sorted = np.take_along_axis(d, order, axis=0)
+    slopes = np.cumsum(d_sorted[::-1], axis=0)[::-1] / len(scenarios)
+    widths = np.diff(cap_sorted, axis=0, prepend=0.0)
+    useful = (slopes > 0) & (widths > 0)
+    pieces = np.zeros_like(widths)
+    spend = min(float(budget), float(widths[useful].sum()))
+    if spend > 0:
+        problem = AllocationProblem(slopes[useful], spend, "linear", upper=widths[useful])
+        pieces[useful] = solve(problem).w
+    return pieces.sum(axis=0)
+
+
+def scenarios_of(forecast: np.ndarray, errors: np.ndarray) -> np.ndarray:
+    """``[S, 96, N]`` net-load scenarios: a day's forecast ``[96, N]`` plus each of the
+    forecaster's whole-day errors ``[S, 96, N]`` (truth minus forecast on validation days);
+    the forecast alone when there are none."""
+    if len(errors) == 0:
+        return forecast[None]
+    return forecast[None] + errors
+
+
+def hourly_infeed(net_load: np.ndarray) -> np.ndarray:
+    """``[24, N]`` mean forecast infeed (MW) of each zone in each hour."""
+    infeed = np.maximum(-net_load, 0.0)
+    return infeed.reshape(HOURS, STEPS_PER_HOUR, -1).mean(axis=1)
+
+
+def rule_day(rule: str, net_load: np.ndarray, budget: float) -> np.ndarray:
+    """A rule's curtailment ``[24, N]`` MW for one day from a forecast net load ``[96, N]``.
+
+    Rules spend the whole budget every day, only where the forecast shows infeed:
+    ``uniform`` evenly over those (zone, hour) pairs; ``proportional`` to each zone's forecast
+    peak infeed, spread over its hours in proportion to its forecast infeed; ``largest nodes``
+    evenly over the zones with the largest forecast peak infeed (``LARGEST_SHARE``), each
+    spread over its hours like ``proportional``.
+    """
+    infeed = hourly_infeed(net_load)
+    plan = np.zeros_like(infeed)
+    if rule == "no action" or budget <= 0 or not (infeed > 0).any():
+        return plan
+    if rule == "uniform":
+        where = infeed > 0
+        plan[where] = budget / where.sum()
+        return plan
+    peak = infeed.max(axis=0)
+    if rule == "proportional":
+        zone_budget = budget * peak / peak.sum()
+    elif rule == "largest nodes":
+        k = max(1, int(round(LARGEST_SHARE * len(peak))))
+        top = np.argsort(-peak, kind="stable")[:k]
+        top = top[peak[top] > 0]
+        zone_budget = np.zeros_like(peak)
+        zone_budget[top] = budget / len(top)
+    else:
+        raise ValueError(f"unknown rule {rule!r}; rules are {', '.join(RULES)}")
+    profile = np.divide(infeed, infeed.sum(axis=0), out=np.zeros_like(infeed),
+                        where=infeed.sum(axis=0) > 0)
+    return profile * zone_budget
+
+
+def daily_budget(case: GridCase, net_loads: np.ndarray, fraction: float) -> float:
+    """A scarce daily budget (MWh): ``fraction`` of the mean energy the hindsight plan would
+    need on the days that need any, from realized net loads ``[D, 96, N]`` (training days)."""
+    needs = np.array([relief(case, day)[1].sum() for day in net_loads])
+    needing = needs[needs > 0]
+    return float(fraction * needing.mean()) if len(needing) else 0.0

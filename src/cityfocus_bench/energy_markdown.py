@@ -1,0 +1,102 @@
+"""Energy benchmark results as Markdown: one ``energy:DATASET`` section of RESULTS.md per
+grid, rendered from the JSON result."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cityfocus.evaluate.manifest import at_commit
+from cityfocus.evaluate.tables import markdown_table
+from cityfocus_bench.energy import BASELINE_MODELS, CITYFOCUS_MODEL, targets
+from cityfocus_bench.markdown import fmt, span
+
+
+def energy_section_markdown(result: dict[str, Any], grid: dict[str, Any]) -> str:
+    """The Markdown section of one grid of an energy benchmark result."""
+    env = result["environment"]
+    lines = [f"### Energy benchmark: {grid['dataset']} (SimBench {grid['grid_code']})", ""]
+    if result["quick"]:
+        lines += ["**Quick smoke run on a slice of the data: not a benchmark result.**", ""]
+    split = grid["split"]
+    lines += [
+        f"Command: `{result['command']}`", "",
+        f"Data: {grid['zones']} nodes x {grid['shape'][2]} features, 15-minute steps "
+        f"{grid['period'][0]} .. {grid['period'][1]}; split {grid['split_rule']} (time "
+        f"indices train {span(split['train'])}, val {span(split['val'])}, test "
+        f"{span(split['test'])}); {len(grid['test_days'])} test days "
+        f"{grid['test_days'][0]} .. {grid['test_days'][-1]}, each forecast at midnight from "
+        f"the previous {grid['lookback']} steps. Seed {result['seed']}, torch threads "
+        f"{env['threads']}, pandapower {env['pandapower']}, simbench {env['simbench']}. "
+        f"Run {env['created']}{at_commit(env)}, {env['wall_seconds'] / 60:.1f} min for the "
+        "whole command.", "",
+        "**Day-ahead net-load forecasts** (MW per node; MAE / RMSE at the listed steps of "
+        "the 96, 'all' = every step):", "",
+    ]
+    lines += _forecast_table(grid)
+    lines += ["", "Fits: " + "; ".join(_fit_text(name, fit) for name, fit in
+                                        grid["fits"].items() if "epochs_run" in fit)]
+    lines += ["", f"**Flexibility decision**: each test day at most "
+              f"{grid['budget_mwh_per_day']:.4f} MWh of infeed curtailment (half the mean "
+              "need of the training days that need any), planned per node and hour; every "
+              "quarter-hour judged by pandapower's AC power flow on the realized profiles.", ""]
+    lines += _decision_table(grid)
+    check = grid["screening_check"]
+    lines += ["", f"{grid['power_flows']} AC power flows ({grid['power_flow_seconds']:.0f} s). "
+              f"Quarter-hours where a row curtails but neither the no-action flow nor the "
+              f"all-infeed-curtailed flow has a violation are not re-run "
+              f"({check['screened']}); {check['checked']} of them sampled and re-run: "
+              f"{check['mismatches']} with a violation."]
+    lines += ["", *_targets_text(grid)]
+    return "\n".join(lines) + "\n"
+
+
+def _fit_text(name: str, fit: dict[str, Any]) -> str:
+    return (f"{name} {fit['epochs_run']} of {fit['max_epochs']} epochs (best "
+            f"{fit['best_epoch']}, stopped: {fit['stopped']}, {fit['fit_seconds']:.0f} s)")
+
+
+def _forecast_table(grid: dict[str, Any]) -> list[str]:
+    steps = grid["report_steps"]
+    header = ["model", *[f"@{s} MAE / RMSE" for s in steps], "all MAE / RMSE"]
+    rows = []
+    for name, metrics in grid["forecast"].items():
+        per = metrics["per_step"]
+        cells = [name + (" (cityfocus)" if name == CITYFOCUS_MODEL else "")]
+        cells += [f"{fmt(per['mae'][s - 1])} / {fmt(per['rmse'][s - 1])}" for s in steps]
+        cells.append(f"{fmt(metrics['all']['mae'])} / {fmt(metrics['all']['rmse'])}")
+        rows.append(cells)
+    return markdown_table(header, rows)
+
+
+def _decision_table(grid: dict[str, Any]) -> list[str]:
+    base = grid["decisions"][0]["overload_mwh"]
+    header = ["row", "overload MWh", "vs no action", "hours with a violation",
+              "curtailed MWh"]
+    rows = []
+    for row in grid["decisions"]:
+        ratio = row["overload_mwh"] / base if base > 0 else None
+        rows.append([row["row"], fmt(row["overload_mwh"]),
+                     "—" if ratio is None else f"{ratio:.3f}", str(row["violation_hours"]),
+                     fmt(row["curtailed_mwh"])])
+    return markdown_table(header, rows)
+
+
+def _targets_text(grid: dict[str, Any]) -> list[str]:
+    aims = targets(grid)
+    lines = ["Targets (issue):"]
+    beats = aims.get("forecast_beats_baselines")
+    if beats is not None:
+        missed = [b["step"] for b in beats if not b["beats_both"]]
+        lines.append(f"- {CITYFOCUS_MODEL} beats {' and '.join(BASELINE_MODELS)} on MAE and "
+                     "RMSE at every reported step: "
+                     + ("met" if not missed else f"missed at step(s) {missed}"))
+    vs_prop = aims.get("reduction_vs_proportional")
+    if "reduction_vs_proportional" in aims:
+        lines.append("- overload energy at least 30 % below the proportional rule's: "
+                     + ("— (no proportional overload)" if vs_prop is None else
+                        f"{100 * vs_prop:.1f} % below, {'met' if vs_prop >= 0.3 else 'missed'}"))
+        share = aims.get("share_of_oracle_reduction")
+        lines.append("- at least 80 % of the hindsight oracle's reduction: "
+                     + ("— (the oracle removes nothing)" if share is None else
+                        f"{100 * share:.1f} %, {'met' if share >= 0.8 else 'missed'}"))
+    return lines
