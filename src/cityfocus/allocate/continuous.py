@@ -62,7 +62,8 @@ def continuous_shares(problem: AllocationProblem) -> np.ndarray:
         cap = np.broadcast_to(np.asarray(util.params()["cap"], dtype=np.float64), slope.shape)
         w = fill_linear(slope, cap, lo, hi, budget)
     else:
-        a, b = util.water(d, np.ascontiguousarray(p))
+        weight = common_value(p)  # one weight for every zone: a number, not an array of it
+        a, b = util.water(d, weight if isinstance(weight, float) else np.ascontiguousarray(p))
         w = water_fill(a, b, lo, hi, budget, util.t_max())
     return np.asarray(w).reshape(shape)
 
@@ -71,9 +72,11 @@ def finish(problem: AllocationProblem, w: np.ndarray) -> Allocation:
     """Wrap shares into an ``Allocation`` (objective, per-zone marginal, shadow price)."""
     # ``problem.marginal`` and ``problem.objective`` in one go (families share the work)
     value, marginal = problem.utility.value_and_marginal(w, problem.demand)
-    marginal = problem.weights * marginal
+    weight = common_value(problem.weights)
+    if not (isinstance(weight, float) and weight == 1.0):  # weights of 1 are not multiplied in
+        marginal, value = problem.weights * marginal, problem.weights * value
     lam = shadow_price(marginal, w, problem.upper)
-    objective = (problem.weights * value).sum(-1)
+    objective = value.sum(-1)
     single = not problem.batched
     return Allocation(
         w=w,
@@ -89,6 +92,9 @@ def finish(problem: AllocationProblem, w: np.ndarray) -> Allocation:
 def shadow_price(marginal: np.ndarray, w: np.ndarray, upper: np.ndarray) -> np.ndarray:
     """Value of one more unit of budget: the largest marginal among zones below their upper
     bound (0 if none). Equals ``lam`` of the KKT conditions for any zone strictly inside."""
+    bound = common_value(upper)
+    if isinstance(bound, float) and bound == float("inf"):  # no zone is at an upper bound
+        return marginal.max(axis=-1)
     below = w < upper
     if below.all():  # marginals are >= 0: the same maximum without the masked copy
         return marginal.max(axis=-1)

@@ -286,15 +286,12 @@ def level_newton(
         t_high = xp.full_like(t, t_max)
         tol = NEWTON_RTOL * xp.clip(xp.abs(budget), min=1.0)
         finished = done_all[rows]  # of the carried rows
+        scratch = _scratch(xp, a)
         for _ in range(_NEWTON_PASSES):
             if len(rows) == 0:
                 break
-            x = a + b * t[:, None]
-            free = x > lo
-            if bounded:
-                free = free & (x < hi)
-            slope = (b * free).sum(axis=1)
-            resid = budget - _clip(xp, x, lo, hi).sum(axis=1)
+            total, slope = _budget_sum(xp, a, b, lo, hi, t, bounded, scratch)
+            resid = budget - total
             step = t + resid / xp.where(slope > 0, slope, 1 + 0 * slope)
             newly = ~finished & (xp.abs(resid) <= tol)
             out[rows] = xp.where(newly, xp.where(slope > 0, step, t), out[rows])
@@ -321,6 +318,45 @@ def level_newton(
                 )
         out[rows] = xp.where(finished, out[rows], t)  # unfinished: the best level found
     return out, done_all
+
+
+def _scratch(xp: Any, a: Array) -> tuple[np.ndarray, ...] | None:
+    """Work arrays for ``_budget_sum`` on numpy rows shaped like ``a`` (``None``: torch)."""
+    if xp is not np:
+        return None
+    return np.empty(a.shape), np.empty(a.shape, dtype=bool), np.empty(a.shape, dtype=bool)
+
+
+def _budget_sum(
+    xp: Any,
+    a: Array,
+    b: Array,
+    lo: Array | float,
+    hi: Array | float,
+    t: Array,
+    bounded: bool,
+    scratch: tuple[np.ndarray, ...] | None,
+) -> tuple[Array, Array]:
+    """``([R] S(t), [R] right slope of S)`` for the rows' levels ``t``. On numpy the work
+    arrays are written in place (``scratch``, first ``R`` rows): no temporary of the batch's
+    size is allocated per pass, which is about a third of a pass's time."""
+    if scratch is None:
+        x = a + b * t[:, None]
+        free = x > lo
+        if bounded:
+            free = free & (x < hi)
+        return _clip(xp, x, lo, hi).sum(axis=1), (b * free).sum(axis=1)
+    x, free, below = (work[: len(t)] for work in scratch)
+    np.multiply(b, t[:, None], out=x)
+    x += a
+    np.greater(x, lo, out=free)
+    if bounded:
+        free &= np.less(x, hi, out=below)
+    slope = np.einsum("ij,ij->i", b, free)
+    np.maximum(x, lo, out=x)
+    if bounded:
+        np.minimum(x, hi, out=x)
+    return x.sum(axis=1), slope
 
 
 def _clip(xp: Any, x: Array, lo: Array | float, hi: Array | float) -> Array:

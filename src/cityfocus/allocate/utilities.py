@@ -413,9 +413,9 @@ class Delay(Utility):
         return d * self._scale(d) * slack
 
     def value_and_marginal(self, w: Array, d: Array) -> tuple[Array, Array]:
-        slack = namespace(w).where(w < 1.0, 1.0 - w, 0 * w)
-        weight = d * self._scale(d)  # the same operations as value and marginal
-        return 0.5 * weight * slack**2, weight * slack
+        slack = namespace(w).clip(1.0 - w, min=0.0)  # (1 - w)_+, as in value and marginal
+        marginal = d * self._scale(d) * slack
+        return 0.5 * marginal * slack, marginal
 
     def increment(self, w: Array, d: Array, step: Array | float = 1.0) -> Array:
         xp = namespace(w)
