@@ -52,6 +52,10 @@ def decision_plan(model: NeuralForecaster, fit: FitWindows, config: TrainConfig)
     fresh ``decide`` fit with ``pretrain``: the forecast objective first, then the regret
     at ``finetune_lr`` times the learning rate, validated before its first epoch so the
     pretrained weights are kept unless fine-tuning lowers the validation regret."""
+    if model.mode not in MODES:
+        raise CityfocusError(f"unknown mode {model.mode!r}; use one of {', '.join(MODES)}")
+    if model.mode != "forecast" and model.task is None:  # before any pretraining epoch
+        raise CityfocusError(f"mode {model.mode!r} needs a decision task (family, budget, ...)")
     task = None if model.task is None else DecisionTask.from_config(model.task)
 
     def phase(mode: str, phase_config: TrainConfig) -> Phase:
