@@ -47,6 +47,26 @@ def test_optimality_condition_on_a_larger_problem(family):
     assert fast.shadow_price == pytest.approx(max(nxt.max(), 0.0))
 
 
+@pytest.mark.parametrize("family", ["coverage", "log", "variance", "delay"])
+def test_a_long_row_started_from_its_sample_level_is_optimal(family):
+    # 40,000 zones: the relaxation stops at the strided sample's level (not the budget's),
+    # the repair restores the count, and the optimality condition certifies the result
+    prob = random_problem(family, 40_000, np.random.default_rng(13), units=True)
+    x = solve_units(prob).w
+    assert (x == np.round(x)).all() and x.sum() == prob.budget
+    assert (x >= prob.lower).all() and (x <= prob.upper).all()
+    nxt, last = unit_gains(prob, x)
+    assert last.min() >= nxt.max() - 1e-9 * max(1.0, abs(nxt).max())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", ["coverage", "log", "variance", "linear", "delay"])
+def test_a_long_row_equals_the_heap_greedy(family):
+    prob = random_problem(family, 40_000, np.random.default_rng(14), units=True)
+    fast, heap = solve_units(prob), greedy_units(prob)
+    assert fast.objective == pytest.approx(heap.objective, rel=1e-12, abs=1e-9)
+
+
 def test_batch_rows_are_solved_independently():
     rng = np.random.default_rng(5)
     prob = random_problem("log", 30, rng, units=True, rows=3)

@@ -34,7 +34,12 @@ from cityfocus.allocate.arrays import (
     quiet,
     take,
 )
-from cityfocus.allocate.price_search import level_dense, level_newton, level_select
+from cityfocus.allocate.price_search import (
+    level_dense,
+    level_newton,
+    level_select,
+    sample_level,
+)
 from cityfocus.allocate.problem import Allocation, AllocationProblem
 
 
@@ -48,8 +53,13 @@ def solve_continuous(problem: AllocationProblem) -> Allocation:
     return finish(problem, continuous_shares(problem))
 
 
-def continuous_shares(problem: AllocationProblem) -> np.ndarray:
-    """The optimal shares alone, shaped like ``problem.demand`` (no objective, marginals)."""
+def continuous_shares(problem: AllocationProblem, rough: bool = False) -> np.ndarray:
+    """The optimal shares alone, shaped like ``problem.demand`` (no objective, marginals).
+
+    ``rough``: single rows long enough to start from a strided sample's level stop there
+    (``price_search.level_dense``): shares near the optimum that need not meet the budget,
+    the starting point of the whole-unit repair, which restores the budget and exactness.
+    """
     util, shape = problem.utility, problem.demand.shape
     n = problem.n_zones
     d = problem.rows()
@@ -64,7 +74,7 @@ def continuous_shares(problem: AllocationProblem) -> np.ndarray:
     else:
         weight = common_value(p)  # one weight for every zone: a number, not an array of it
         a, b = util.water(d, weight if isinstance(weight, float) else np.ascontiguousarray(p))
-        w = water_fill(a, b, lo, hi, budget, util.t_max())
+        w = water_fill(a, b, lo, hi, budget, util.t_max(), rough)
     return np.asarray(w).reshape(shape)
 
 
@@ -105,8 +115,11 @@ def shadow_price(marginal: np.ndarray, w: np.ndarray, upper: np.ndarray) -> np.n
 _ROW_STRIDE = 16
 
 
-def water_fill(a: Array, b: Array, lo: Array, hi: Array, budget: Array, t_max: float) -> Array:
-    """Shares ``clip(a + b t, lo, hi)`` with, per row, ``t <= t_max`` solving the budget.
+def water_fill(
+    a: Array, b: Array, lo: Array, hi: Array, budget: Array, t_max: float, rough: bool = False
+) -> Array:
+    """Shares ``clip(a + b t, lo, hi)`` with, per row, ``t <= t_max`` solving the budget
+    (``rough``: see ``continuous_shares``).
 
     Args:
         a, b: ``[R, N]`` water-filling coefficients (``b = 0``: the zone stays at ``lo``).
@@ -129,7 +142,12 @@ def water_fill(a: Array, b: Array, lo: Array, hi: Array, budget: Array, t_max: f
             top = xp.clip(a + b * t_max, lo, hi)
             top = top if every else xp.where(active, top, lo)
         sated = top.sum(axis=1) <= budget  # price 0: every zone at its peak and budget left
-    t = xp.where(sated, t_max, level(a, b, lo, hi, budget, t_max, sated))
+    found = None
+    if rough and xp is np and a.shape[0] == 1:  # see ``continuous_shares``
+        found = sample_level(a[0], b[0], lo[0], hi[0], float(budget[0]), t_max)
+    if found is None or not np.isfinite(found):
+        found = level(a, b, lo, hi, budget, t_max, sated)
+    t = xp.where(sated, t_max, found)
     with quiet(xp):
         w = xp.clip(a + b * t[:, None], lo, hi)
         w = w if every else xp.where(active, w, lo)

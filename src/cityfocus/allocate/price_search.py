@@ -156,10 +156,8 @@ def level_dense(
     t = min((need - float(a.sum())) / sum_b, t_max)
     if not np.isfinite(t):
         return None
-    if a.size >= _SAMPLE_START_ABOVE:  # start from the level of a strided sample instead
-        k = _SAMPLE_STRIDE
-        guess = level_dense(a[::k], b[::k], lo[::k], hi[::k], need * len(a[::k]) / a.size, t_max)
-        t = guess if guess is not None and np.isfinite(guess) else t
+    guess = sample_level(a, b, lo, hi, need, t_max)  # long rows start from their sample's
+    t = guess if guess is not None and np.isfinite(guess) else t
     t_low, t_high = -np.inf, t_max
     tol = NEWTON_RTOL * max(1.0, abs(need))
     # rounding of numpy's pairwise sum of a.size non-negative shares
@@ -202,6 +200,18 @@ def level_dense(
             width = abs(t) + 1.0
             t = t_low + width if np.isfinite(t_low) else t_high - width
     return None
+
+
+def sample_level(
+    a: np.ndarray, b: np.ndarray, lo: np.ndarray, hi: np.ndarray, need: float, t_max: float
+) -> float | None:
+    """For a row of ``_SAMPLE_START_ABOVE`` zones or more, ``level_dense`` of its strided
+    sample (every ``_SAMPLE_STRIDE``-th zone, the budget scaled to it), else ``None``."""
+    if a.size < _SAMPLE_START_ABOVE:
+        return None
+    k = _SAMPLE_STRIDE
+    sample = np.where(b[::k] > 0, a[::k], lo[::k]), b[::k], lo[::k], hi[::k]  # idle at lo
+    return level_dense(*sample, need * len(sample[1]) / a.size, t_max)
 
 
 def _masked_sum(values: np.ndarray, common: float | None, mask: np.ndarray) -> float:

@@ -56,7 +56,9 @@ def _check_units(problem: AllocationProblem) -> None:
 def solve_units(problem: AllocationProblem) -> Allocation:
     """The exact optimal whole-unit allocation (floor of the relaxation, then repair)."""
     _check_units(problem)
-    relaxed = continuous_shares(problem).reshape(-1, problem.n_zones)
+    # the relaxation is only a start (the repair restores the budget and the optimum), so a
+    # long row takes the shares at its strided sample's level
+    relaxed = continuous_shares(problem, rough=True).reshape(-1, problem.n_zones)
     lo = problem.lower.reshape(relaxed.shape)
     hi = problem.upper.reshape(relaxed.shape)
     start = np.clip(np.floor(relaxed + 1e-9), lo, hi)
