@@ -188,6 +188,21 @@ def phi(kind: str, lam: Array) -> Array:
     raise ValueError(f"unknown transform {kind!r}")
 
 
+def _one_minus(kept: Array, rate: Array) -> Array:
+    """``1 - kept`` for ``kept = exp(-rate)``, ``rate >= 0``, to full relative accuracy:
+    ``1 - kept`` is exact to a few ulps while ``kept <= 1/2``; ``-expm1(-rate)`` is taken
+    only where it is above (and ``rate > 0``), on those entries alone when they are few."""
+    if namespace(kept) is not np:
+        return -namespace(kept).expm1(-rate)
+    out = 1.0 - kept
+    near = np.flatnonzero((kept > 0.5) & (rate > 0))
+    if len(near) > kept.size // 4:  # gathering would cost more than expm1 everywhere
+        return -np.expm1(-rate)
+    if len(near):
+        out.reshape(-1)[near] = -np.expm1(-rate.reshape(-1)[near])  # a fresh array
+    return out
+
+
 @dataclass(frozen=True, eq=False)  # eq=False: parameters may be arrays
 class Coverage(Utility):
     """Expected incidents intercepted, ``d (1 - exp(-alpha w))`` (Koopman's random search).
@@ -212,21 +227,11 @@ class Coverage(Utility):
         return d * alpha * namespace(w).exp(-alpha * w)
 
     def value_and_marginal(self, w: Array, d: Array) -> tuple[Array, Array]:
-        # one exp per zone: the value is d (1 - exp(-alpha w)), which loses no accuracy while
-        # exp(-alpha w) <= 1/2; expm1 is used only on the zones where it is above (w > 0)
+        # one exp per zone: the value is d (1 - exp(-alpha w)) (see ``_one_minus``)
         xp, alpha = namespace(w), self._p("alpha", w)
-        rate = -alpha * w
-        kept = xp.exp(rate)
-        if xp is not np or np.shape(d) != np.shape(w):
-            return -d * xp.expm1(rate), d * alpha * kept
-        value = d - d * kept
-        near = np.flatnonzero((kept > 0.5) & (w > 0))
-        if len(near) > kept.size // 4:  # gathering would cost more than expm1 everywhere
-            value = -d * np.expm1(rate)
-        elif len(near):
-            flat = value.reshape(-1)  # a fresh array: written in place
-            flat[near] = -d.reshape(-1)[near] * np.expm1(rate.reshape(-1)[near])
-        return value, d * alpha * kept
+        rate = alpha * w
+        kept = xp.exp(-rate)
+        return d * _one_minus(kept, rate), d * alpha * kept
 
     def increment(self, w: Array, d: Array, step: Array | float = 1.0) -> Array:
         xp, alpha = namespace(w), self._p("alpha", w)
@@ -237,8 +242,9 @@ class Coverage(Utility):
         xp, alpha = namespace(x), self._p("alpha", x)
         if float(alpha.max()) > 700.0:  # exp(-alpha) would underflow
             return super().unit_gains(x, d)
-        nxt = -d * xp.expm1(-alpha) * xp.exp(-alpha * x)
-        return nxt, nxt / xp.exp(-alpha)
+        ratio = xp.exp(-alpha)
+        nxt = d * _one_minus(ratio, alpha) * xp.exp(-alpha * x)
+        return nxt, nxt / ratio
 
     def _water(self, d: Array, p: Array) -> tuple[Array, Array]:
         alpha = self._p("alpha", d)
