@@ -139,8 +139,7 @@ def run_robust_benchmark(dataset: str, *, epsilon: float, quick: bool = False,
     for rate in MISSING_RATES:
         faulted, _ = inject(data, "missing", rate, seed=SEED, start=split.test_start)
         scores[f"missing {rate:.0%}"] = score_all(faulted)
-    check = SensorCheck().fit(data.values[:split.val_start, :, k],
-                              data.mask[:split.val_start, :, k])
+    check = fit_check(data, split)
     detection = {}
     for kind, rate in FAULTS:
         faulted, faults = inject(data, kind, rate, seed=SEED, start=split.test_start)
@@ -149,11 +148,7 @@ def run_robust_benchmark(dataset: str, *, epsilon: float, quick: bool = False,
         if kind == "outage":
             scores[f"{label}: dark sensors only"] = score_all(faulted, faults.dark_zones)
             continue
-        flags = check.flags(faulted.values[:, :, k], faulted.mask[:, :, k])
-        flagged = flags["stuck"] | flags["spike"]
-        part = slice(split.test_start, None)
-        detection[label] = detection_scores(flagged[part], faults.corrupted[part],
-                                            faulted.mask[part, :, k])
+        flagged, detection[label] = _detect(check, faulted, faults, split.test_start)
         mask = faulted.mask.copy()
         mask[:, :, k] &= ~flagged
         scores[f"{label}, flagged readings masked"] = score_all(faulted.replace(mask=mask))
@@ -167,13 +162,101 @@ def run_robust_benchmark(dataset: str, *, epsilon: float, quick: bool = False,
                      "split_rule": protocol.split_rule, "target": data.target,
                      "units": protocol.units, "epsilon": epsilon, "seed": SEED},
         "fits": fits, "input_dropout": {"chosen": chosen_rate, "candidates": dropout_scores},
-        "rmse": scores, "detection": detection, "attacks": attacks,
+        "rmse": scores, "detection": detection, "check": _check_record(check, data, split),
+        "attacks": attacks,
         "environment": {"python": platform.python_version(), "torch": torch.__version__,
                         "threads": torch.get_num_threads(), "git_commit": commit,
                         "load_average": list(os.getloadavg()),
                         "created": datetime.now(UTC).isoformat(timespec="seconds")},
         "seconds": time.perf_counter() - started,
     }
+
+
+def fit_check(data: CityData, split: Split) -> SensorCheck:
+    """The service's sensor check with its defaults, fitted on the training part's target."""
+    k = data.target_index
+    return SensorCheck().fit(data.values[:split.val_start, :, k],
+                             data.mask[:split.val_start, :, k])
+
+
+def _detect(check: SensorCheck, faulted: CityData, faults: Any,
+            start: int) -> tuple[np.ndarray, dict[str, float]]:
+    """What ``check`` flags in ``faulted``'s target, and its scores on the steps from
+    ``start`` on against the injected faults."""
+    k = faulted.target_index
+    found = check.flags(faulted.values[:, :, k], faulted.mask[:, :, k])
+    flagged = found["stuck"] | found["spike"]
+    part = slice(start, None)
+    return flagged, detection_scores(flagged[part], faults.corrupted[part],
+                                     faulted.mask[part, :, k])
+
+
+def _check_record(check: SensorCheck, data: CityData, split: Split) -> dict[str, Any]:
+    """The check's settings and the share of the clean test readings it flags (no fault
+    injected: readings the data's own sensors got wrong, or false alarms)."""
+    k = data.target_index
+    found = check.flags(data.values[:, :, k], data.mask[:, :, k])
+    observed = data.mask[split.test_start:, :, k]
+    return {"alpha": check.alpha, "min_run": check.min_run, "window": check.window,
+            "z": check.z, "prior": check.prior, "fitted_on": [0, split.val_start],
+            "clean_test_flagged": {
+                kind: float(found[kind][split.test_start:][observed].mean())
+                for kind in ("stuck", "spike")}}
+
+
+def run_detection_benchmark(dataset: str, *, quick: bool = False, seeds: int = 5,
+                            command: str | None = None) -> dict[str, Any]:
+    """The sensor check alone (no model is trained): its scores against stuck sensors and
+    spikes injected into the test part with seeds ``0 .. seeds - 1`` (seed 0 is the full
+    benchmark's), and their mean."""
+    started = time.perf_counter()
+    commit = git_commit()
+    protocol = forecast_protocol(dataset)
+    data, _ = load_benchmark_data(protocol, quick)
+    split = protocol.split(data)
+    check = fit_check(data, split)
+    detection: dict[str, Any] = {}
+    for kind, rate in FAULTS:
+        if kind == "outage":
+            continue
+        runs = [_detect(check, *inject(data, kind, rate, seed=seed, start=split.test_start),
+                        split.test_start)[1] for seed in range(seeds)]
+        mean = {key: float(np.mean([r[key] for r in runs])) for key in runs[0]}
+        detection[f"{kind} {rate:.0%}"] = {"seed 0": runs[0], "mean": mean, "seeds": runs}
+    return {
+        "dataset": dataset, "quick": quick, "command": command,
+        "protocol": {"split_rule": protocol.split_rule, "target": data.target,
+                     "units": protocol.units, "seeds": list(range(seeds))},
+        "detection": detection, "check": _check_record(check, data, split),
+        "environment": {"python": platform.python_version(), "git_commit": commit,
+                        "created": datetime.now(UTC).isoformat(timespec="seconds")},
+        "seconds": time.perf_counter() - started,
+    }
+
+
+def detection_markdown(result: dict[str, Any]) -> str:
+    c = result["check"]
+    seeds = result["protocol"]["seeds"]
+    lines = [f"### Robustness: sensor check on {result['dataset']}", "",
+             f"Command: `{result['command']}`", "",
+             f"The check with the service's defaults (alpha {c['alpha']:g}, min_run "
+             f"{c['min_run']}, window {c['window']}, z {c['z']:g}, prior {c['prior']:g}; "
+             f"chosen on the validation parts), fitted on the training part "
+             f"(steps {c['fitted_on'][0]}-{c['fitted_on'][1]}), against faults injected into "
+             f"the test part ({result['protocol']['split_rule']}) with seeds {seeds[0]}-"
+             f"{seeds[-1]}. Run {result['environment']['created']} at commit "
+             f"{result['environment']['git_commit']}, {result['seconds']:.0f} s. Without "
+             f"injected faults it flags {100 * c['clean_test_flagged']['stuck']:.2f} % of the "
+             f"clean test readings as stuck and {100 * c['clean_test_flagged']['spike']:.2f} % "
+             f"as spikes.", "",
+             "| faults | seeds | precision | recall | F1 | clean readings flagged |",
+             "| --- | --- | ---: | ---: | ---: | ---: |"]
+    for label, d in result["detection"].items():
+        for which in ("seed 0", "mean"):
+            s = d[which]
+            lines.append(f"| {label} | {which} | {s['precision']:.3f} | {s['recall']:.3f} | "
+                         f"{s['f1']:.3f} | {100 * s['clean_flagged']:.2f} % |")
+    return "\n".join(lines)
 
 
 def _validation_rmse(model: Any, split: Split, lookback: int, horizon: int,
