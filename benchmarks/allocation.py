@@ -250,6 +250,46 @@ def speed_large(family: str, repeats: int, baselines: dict) -> dict:
     return out
 
 
+def primitives(repeats: int) -> dict:
+    """Median seconds of the array operations the solvers are made of, in this run: the
+    floors of docs/allocation.md are counted in these units."""
+    rng = np.random.default_rng(3)
+    out = {}
+    for label, shape in (("10k", (10_000,)), ("1m", (1_000_000,)), ("batch", (1_024, 1_000))):
+        x, y = rng.random(shape), rng.random(shape)
+        buf, mask = np.empty(shape), np.empty(shape, dtype=bool)
+
+        def newton_pass(x=x, y=y, buf=buf, mask=mask):
+            # one pass of the price search: shares at a level, their sum and slope
+            np.multiply(y, 0.5, out=buf)
+            buf += x
+            np.greater(buf, 0.7, out=mask)
+            np.einsum("...i,...i->...", y, mask)
+            np.maximum(buf, 0.7, out=buf)
+            buf.sum(axis=-1)
+
+        reps = repeats * (40 if label == "10k" else 1)
+        for name, fn in (
+            ("exp", lambda x=x: np.exp(x)),
+            ("log", lambda x=x: np.log(x)),
+            ("multiply", lambda x=x, y=y: x * y),
+            ("newton_pass", newton_pass),
+        ):
+            out[f"{name}_{label}_s"] = paired_times({"current": fn}, reps)["current"]["t_s"]
+    x = rng.random(1_000_000)
+    out["argpartition_1m_s"] = paired_times(
+        {"current": lambda: np.argpartition(x, 250_000)}, repeats
+    )["current"]["t_s"]
+    out["argsort_1000x1000_s"] = paired_times(
+        {"current": lambda: np.argsort(x.reshape(1_000, 1_000), axis=1)}, repeats
+    )["current"]["t_s"]
+    tiny = big_problem("coverage", 10, rng)
+    out["solve_10_zones_s"] = paired_times({"current": lambda: solve(tiny)}, repeats * 200)[
+        "current"
+    ]["t_s"]
+    return out
+
+
 def machine() -> dict:
     import clarabel
     import cvxpy
@@ -409,6 +449,16 @@ def write_results(report: dict, command: str) -> None:
                 f"{cell('t_1m_units_s')} | {cell('t_batch_1024x1000_s')} | "
                 f"{cell('t_batch_torch_1024x1000_s')} |"
             )
+    prims = report.get("primitives", {})
+    if prims:
+        lines += [
+            "",
+            "Primitives in this run (median; the units of the floors in docs/allocation.md): "
+            + ", ".join(
+                f"{key[:-2].replace('_', ' ')} {value * 1e3:.3f} ms" for key, value in prims.items()
+            )
+            + ".",
+        ]
     head = {k: v for k, v in report.items() if not isinstance(v, dict)}
     lines += ["", "Headline (worst family): `" + json.dumps(head) + "`", END]
     section = "\n".join(lines)
@@ -451,6 +501,8 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"[{name}] speed ...", file=sys.stderr, flush=True)
         families[name]["speed_10k"] = speed_10k(name, args.repeats, baselines)
         families[name]["large"] = speed_large(name, args.repeats, baselines)
+    print("[primitives] ...", file=sys.stderr, flush=True)
+    prims = primitives(args.repeats)
     report = {
         "speedup_vs_cvxpy_10k": min(f["speed_10k"]["speedup"] for f in families.values()),
         "speedup_vs_clarabel_solve_only_10k": min(
@@ -475,6 +527,7 @@ def main(argv: list[str] | None = None) -> dict:
             for rev in baselines
         },
         "repeats": args.repeats,
+        "primitives": prims,
         "instances_per_family": args.instances,
         "seed": args.seed,
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
