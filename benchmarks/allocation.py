@@ -424,10 +424,13 @@ def write_results(report: dict, command: str) -> None:
                 cells = [cells[0], *cells[2:]]  # the 10k speedup vs cvxpy has no baseline
                 lines.append(f"| {name} | {rev} ({about[:10]}) | " + " | ".join(cells) + " |")
     if "before" in report:
+        was = report["before"]["machine"] or {}
         lines += [
             "",
-            f"Before / after (before: run of {report['before']['date']}, same machine and "
-            "command; ratio = before / after, > 1 is faster now; 10k speedup is vs cvxpy):",
+            f"Before / after (before: run of {report['before']['date']} on "
+            f"{was.get('cpu', '?')}, load average {was.get('load_average_1m_at_start', 0):.2f}"
+            ", same command; across runs and machines, so read the same-run table above for "
+            "ratios; ratio = before / after, > 1 is faster now; 10k speedup is vs cvxpy):",
             "",
             "| family | 10k | 10k speedup vs cvxpy | 1M shares | 1M units | batch numpy "
             "| batch torch |",

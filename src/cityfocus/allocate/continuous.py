@@ -272,12 +272,18 @@ def fill_linear(slope: Array, cap: Array, lo: Array, hi: Array, budget: Array) -
     beyond goes where it earns nothing (``spread_leftover``). All arrays ``[R, N]``.
 
     Only the zones that can take part are put in order: one numpy row by sampled selection
-    (``linear_row``), numpy rows by ``best_slopes`` (a partition, then a sort of those alone);
+    (``linear_row``), numpy rows by ``fill_best`` (a partition, then a sort of those alone);
     rows they cannot settle, and torch, sort every zone (``fill_sorted``)."""
     xp = namespace(slope)
-    top = xp.maximum(lo, xp.minimum(cap, hi))
-    room = xp.where(slope > 0, top - lo, 0.0)
-    need = budget - lo.sum(axis=1)
+    lo_c, hi_c = (common_value(x) if xp is np else x for x in (lo, hi))
+    if isinstance(lo_c, float) and isinstance(hi_c, float) and (lo_c, hi_c) == (0.0, np.inf):
+        # the default bounds on numpy: a zone's top is its cap
+        top, need = cap, budget
+        room = np.where(slope > 0, cap, 0.0)
+    else:
+        top = xp.maximum(lo, xp.minimum(cap, hi))
+        room = xp.where(slope > 0, top - lo, 0.0)
+        need = budget - lo.sum(axis=1)
     if xp is np and slope.shape[0] == 1:
         w = linear_row(slope[0], room[0], lo[0], top[0], float(need[0]))
         if w is not None:

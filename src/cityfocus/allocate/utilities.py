@@ -361,8 +361,7 @@ class Linear(Utility):
 
     def value_and_marginal(self, w: Array, d: Array) -> tuple[Array, Array]:
         xp, cap = namespace(w), self._p("cap", w)
-        below, zero = w < cap, 0 * w  # the same operations as value and marginal
-        return d * xp.where(below, w, cap + zero), xp.where(below, d + zero, zero)
+        return d * xp.minimum(w, cap), d * (w < cap)  # as value and marginal, fewer passes
 
     def increment(self, w: Array, d: Array, step: Array | float = 1.0) -> Array:
         return self.value(w + step, d) - self.value(w, d)
