@@ -7,7 +7,7 @@ from typing import Any
 
 from cityfocus.evaluate.manifest import at_commit
 from cityfocus.evaluate.tables import markdown_table
-from cityfocus_bench.energy import BASELINE_MODELS, CITYFOCUS_MODEL, targets
+from cityfocus_bench.energy import BASELINE_MODELS, targets
 from cityfocus_bench.markdown import fmt, span
 
 
@@ -29,14 +29,19 @@ def energy_section_markdown(result: dict[str, Any], grid: dict[str, Any]) -> str
         f"{env['threads']}, pandapower {env['pandapower']}, simbench {env['simbench']}. "
         f"Run {env['created']}{at_commit(env)}, {env['wall_seconds'] / 60:.1f} min for the "
         "whole command.", "",
-        "**Day-ahead net-load forecasts** (MW per node; MAE / RMSE at the listed steps of "
-        "the 96, 'all' = every step):", "",
+        "**Day-ahead net-load forecasts** (kW per node; MAE / RMSE at the listed steps of "
+        "the 96, 'all' = every step; the JSON holds MW):", "",
     ]
     lines += _forecast_table(grid)
+    if grid.get("cityfocus_model"):
+        lines += ["", f"cityfocus row: {grid['cityfocus_model']}, the neural model with the "
+                  "lowest validation MAE (" + ", ".join(
+                      f"{m} {1000 * v:.2f} kW" for m, v in grid["validation_mae"].items())
+                  + ")."]
     lines += ["", "Fits: " + "; ".join(_fit_text(name, fit) for name, fit in
                                         grid["fits"].items() if "epochs_run" in fit)]
     lines += ["", f"**Flexibility decision**: each test day at most "
-              f"{grid['budget_mwh_per_day']:.4f} MWh of infeed curtailment (half the mean "
+              f"{_kilo(grid['budget_mwh_per_day'])} kWh of infeed curtailment (half the mean "
               "need of the training days that need any), planned per node and hour; every "
               "quarter-hour judged by pandapower's AC power flow on the realized profiles.", ""]
     lines += _decision_table(grid)
@@ -50,6 +55,11 @@ def energy_section_markdown(result: dict[str, Any], grid: dict[str, Any]) -> str
     return "\n".join(lines) + "\n"
 
 
+def _kilo(value: Any) -> str:
+    """MW or MWh as kW or kWh, two decimals."""
+    return "—" if value is None else fmt(1000 * value, 2)
+
+
 def _fit_text(name: str, fit: dict[str, Any]) -> str:
     return (f"{name} {fit['epochs_run']} of {fit['max_epochs']} epochs (best "
             f"{fit['best_epoch']}, stopped: {fit['stopped']}, {fit['fit_seconds']:.0f} s)")
@@ -61,23 +71,24 @@ def _forecast_table(grid: dict[str, Any]) -> list[str]:
     rows = []
     for name, metrics in grid["forecast"].items():
         per = metrics["per_step"]
-        cells = [name + (" (cityfocus)" if name == CITYFOCUS_MODEL else "")]
-        cells += [f"{fmt(per['mae'][s - 1])} / {fmt(per['rmse'][s - 1])}" for s in steps]
-        cells.append(f"{fmt(metrics['all']['mae'])} / {fmt(metrics['all']['rmse'])}")
+        cells = [name + (" (cityfocus)" if name == grid.get("cityfocus_model") else "")]
+        cells += [f"{_kilo(per['mae'][s - 1])} / {_kilo(per['rmse'][s - 1])}" for s in steps]
+        cells.append(f"{_kilo(metrics['all']['mae'])} / {_kilo(metrics['all']['rmse'])}")
         rows.append(cells)
     return markdown_table(header, rows)
 
 
 def _decision_table(grid: dict[str, Any]) -> list[str]:
     base = grid["decisions"][0]["overload_mwh"]
-    header = ["row", "overload MWh", "vs no action", "hours with a violation",
-              "curtailed MWh"]
+    header = ["row", "overload kWh", "vs no action", "voltage excess p.u.·h",
+              "hours with a violation", "curtailed kWh"]
     rows = []
     for row in grid["decisions"]:
         ratio = row["overload_mwh"] / base if base > 0 else None
-        rows.append([row["row"], fmt(row["overload_mwh"]),
-                     "—" if ratio is None else f"{ratio:.3f}", str(row["violation_hours"]),
-                     fmt(row["curtailed_mwh"])])
+        rows.append([row["row"], _kilo(row["overload_mwh"]),
+                     "—" if ratio is None else f"{ratio:.3f}",
+                     fmt(row["voltage_excess_pu_h"]), str(row["violation_hours"]),
+                     _kilo(row["curtailed_mwh"])])
     return markdown_table(header, rows)
 
 
@@ -87,7 +98,7 @@ def _targets_text(grid: dict[str, Any]) -> list[str]:
     beats = aims.get("forecast_beats_baselines")
     if beats is not None:
         missed = [b["step"] for b in beats if not b["beats_both"]]
-        lines.append(f"- {CITYFOCUS_MODEL} beats {' and '.join(BASELINE_MODELS)} on MAE and "
+        lines.append(f"- {aims['forecast_model']} beats {' and '.join(BASELINE_MODELS)} on MAE and "
                      "RMSE at every reported step: "
                      + ("met" if not missed else f"missed at step(s) {missed}"))
     vs_prop = aims.get("reduction_vs_proportional")

@@ -157,3 +157,21 @@ def test_user_mistakes_are_one_line(tmp_path, args, message):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.stderr
     assert not (tmp_path / "out.json").exists()
+
+
+def test_voltage_model_fitted_on_a_few_flows_follows_the_ac_voltages(case):
+    from cityfocus.energy.flexibility import constraints
+
+    calibration = np.array([(AUGUST_1 - 30) * 96 + slot for slot in (24, 48, 52, 72)])
+    case.calibrate_voltage(calibration)
+    try:
+        noon = np.array([AUGUST_1 * 96 + 52])
+        linear = case.voltages(case.net_load(noon))[0]
+        measured = case.run(int(noon[0])).vm_zone
+        assert np.abs(linear - measured).max() < 0.02
+        excess, sensitivity = constraints(case, case.net_load(day_steps(0, AUGUST_1)))
+        assert excess.shape == (96, len(case.ratings) + case.n_zones)
+        assert sensitivity.shape == (len(case.ratings) + case.n_zones, case.n_zones)
+        assert (sensitivity >= 0).all() and (sensitivity <= 1 + 1e-9).all()
+    finally:
+        case.voltage_offset = None

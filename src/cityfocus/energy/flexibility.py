@@ -1,16 +1,17 @@
-"""The daily flexibility decision: a budget of curtailable energy (MWh per day) allocated
-across zones and hours so that lines and transformers are not overloaded by reverse flows.
+"""The daily flexibility decision: a budget of curtailable infeed (MWh per day) allocated
+across zones and hours so that reverse flows overload no line or transformer and no node's
+voltage rises above its limit.
 
-Planning uses the grid's radial flow model (``GridCase.flows``: an element carries the net
-load of every zone it feeds) on a forecast of each zone's net load. An element's reverse
-overload in a step is its reverse flow above rating; the zones it feeds share it in
-proportion to their infeed. Curtailing ``w`` MW in zone ``i`` during hour ``h`` then removes,
-per MWh, ``d_ih`` MWh of overload, where ``d_ih`` is the mean number of overloaded elements
-on the zone's path to the grid in that hour (the flow sensitivity of a radial grid is 1 on
-every element of the path), until the zone's share of the worst overload on its path,
-``cap_ih``, is gone. Past it, curtailing more relieves nothing. So each (zone, hour) has the
-value ``d_ih min(w_ih, cap_ih)``: the ``linear`` family, concave and separable, which the
-exact engine solves (a sorted greedy) under ``sum w = budget``.
+Planning uses the grid's linear model on a forecast of each zone's net load: an element
+carries the net load of every zone it feeds (``GridCase.flows``), a zone's voltage rises by
+``S_ki`` p.u. per MW injected at zone ``i`` (``GridCase.voltages``, offsets fitted on training
+power flows). Each violation, in MW-equivalents, is shared among the zones that relieve it;
+curtailing ``w`` MW in zone ``i`` during hour ``h`` removes ``d_ih`` MWh-equivalents per MWh
+(1 per overloaded element on its path, ``S_ki / S_kk`` per over-voltage bus ``k``) until its
+share ``cap_ih`` is gone; past it, curtailing more relieves nothing. So each (zone, hour) has
+the value ``d_ih min(w_ih, cap_ih)``: the ``linear`` family, concave and separable, which the
+exact engine solves (a sorted greedy) under ``sum w = budget``; over forecast-error
+scenarios its expectation is a sum of such pieces (``plan_day``).
 """
 
 from __future__ import annotations
@@ -28,28 +29,58 @@ LARGEST_SHARE = 0.2
 """The largest-nodes rule acts on this share of the zones (at least one)."""
 
 
+def constraints(case: GridCase, net_load: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The violations a day's net load ``[96, N]`` makes in the grid's linear model, each in
+    MW-equivalents, and how much one MW of curtailment in each zone relieves each.
+
+    Elements: reverse flow above rating (MW), relieved one for one by every zone they feed.
+    Zone buses (once the voltage model is calibrated): voltage above the limit divided by the
+    bus's own sensitivity ``S_kk`` (the MW curtailed at the bus that would remove it),
+    relieved by ``S_ki / S_kk`` per MW curtailed at zone ``i``.
+
+    Returns:
+        ``excess [96, C]`` and ``sensitivity [C, N]``.
+    """
+    excess = np.maximum(-case.flows(net_load) - case.ratings, 0.0)
+    sensitivity = case.downstream
+    voltages = case.voltages(net_load)
+    if voltages is not None and case.vmax is not None:
+        S = case.voltage_sensitivity
+        own = np.diag(S)
+        safe = np.where(own > 0, own, 1.0)
+        over = np.where(own > 0, np.maximum(voltages - case.vmax, 0.0) / safe, 0.0)
+        excess = np.concatenate([excess, over], axis=1)
+        sensitivity = np.concatenate([sensitivity, S / safe[:, None] * (own > 0)[:, None]])
+    return excess, sensitivity
+
+
 def relief(case: GridCase, net_load: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per (hour, zone) the overload removed per MWh curtailed and the MW worth curtailing.
+    """Per (hour, zone) the violation removed per MWh curtailed and the MW worth curtailing.
+
+    Each violation is shared among the zones that relieve it in proportion to their infeed
+    (curtailing ``x_i = lam * infeed_i`` removes it when ``lam = excess / sum_j a_j
+    infeed_j``); a zone's cap is its part of the worst violation it relieves. Its value per
+    MW is the summed sensitivity ``a`` of the violations it relieves (1 per overloaded
+    element on its path).
 
     Args:
         case: the grid.
         net_load: ``[96, N]`` net load of one day (forecast or realized), MW.
 
     Returns:
-        ``d [24, N]`` (MWh of overload removed per MWh curtailed) and ``cap [24, N]`` (MW).
+        ``d [24, N]`` (MWh-equivalents of violation removed per MWh curtailed) and
+        ``cap [24, N]`` (MW).
     """
-    flows = case.flows(net_load)  # [96, E]
-    excess = np.maximum(-flows - case.ratings, 0.0)  # reverse overload, MW
+    excess, sensitivity = constraints(case, net_load)  # [96, C], [C, N]
     infeed = np.maximum(-net_load, 0.0)  # [96, N]
-    fed = infeed @ case.downstream.T  # [96, E] infeed behind each element
-    share = np.divide(excess, fed, out=np.zeros_like(excess), where=fed > 0)
-    # [96, E, N]: each zone's part of each element's overload
-    parts = share[:, :, None] * case.downstream[None] * infeed[:, None, :]
+    weighted = infeed @ sensitivity.T  # [96, C]
+    lam = np.divide(excess, weighted, out=np.zeros_like(excess), where=weighted > 0)
+    parts = lam[:, :, None] * (sensitivity > 0)[None] * infeed[:, None, :]  # [96, C, N]
     need = parts.max(axis=1)  # [96, N]
-    on_path = (excess > 0).astype(np.float64) @ case.downstream  # [96, N]
+    gain = (excess > 0).astype(np.float64) @ sensitivity  # [96, N]
     n = net_load.shape[1]
     cap = need.reshape(HOURS, STEPS_PER_HOUR, n).max(axis=1)
-    d = on_path.reshape(HOURS, STEPS_PER_HOUR, n).mean(axis=1)
+    d = gain.reshape(HOURS, STEPS_PER_HOUR, n).mean(axis=1)
     return d, cap
 
 

@@ -35,12 +35,16 @@ class StepResult:
         overload_mva: ``[E]`` apparent power above rating per element (lines, then
             transformers), 0 where within rating.
         overvoltage, undervoltage: buses above their ``max_vm_pu`` / below ``min_vm_pu``.
+        voltage_excess: summed p.u. outside the buses' limits.
+        vm_zone: ``[N]`` voltage (p.u.) of each zone bus.
         converged: the power flow converged (a step that does not counts as a violation).
     """
 
     overload_mva: np.ndarray
     overvoltage: int
     undervoltage: int
+    voltage_excess: float = 0.0
+    vm_zone: np.ndarray | None = None
     converged: bool = True
 
     @property
@@ -60,6 +64,9 @@ class GridCase:
         ratings: ``[E]`` element ratings in MVA (lines: sqrt(3) V I_max, then transformers).
         downstream: ``[E, N]`` 1 where a zone is fed through the element (from the slack).
         names: ``[E]`` element names for tables.
+        resistance: ``[E]`` each element's R / V^2 (ohm / kV^2): the p.u. voltage change one
+            MW through it makes.
+        vmax: ``[N]`` upper voltage limit (p.u.) of each zone bus.
         numba: run pandapower's Newton-Raphson compiled by numba (when installed): several
             times faster per power flow once compiled, about 10 s to compile in a process;
             a handful of power flows is faster without it.
@@ -71,7 +78,10 @@ class GridCase:
     ratings: np.ndarray
     downstream: np.ndarray
     names: list[str]
+    resistance: np.ndarray | None = None
+    vmax: np.ndarray | None = None
     numba: bool = True
+    voltage_offset: np.ndarray | None = None
     power_flows: int = 0
     _cache: dict[int, StepResult] = field(default_factory=dict)
     _extreme: dict[int, StepResult] = field(default_factory=dict)
@@ -93,6 +103,29 @@ class GridCase:
         """``[..., E]`` active power through each element in the radial model (positive
         towards the zones it feeds), from net loads ``[..., N]``."""
         return net_load @ self.downstream.T
+
+    @property
+    def voltage_sensitivity(self) -> np.ndarray:
+        """``[N, N]``: p.u. rise of zone k's voltage per MW injected at zone i (the summed
+        R / V^2 of the elements their paths share; the radial linearisation, reactive power
+        left out)."""
+        if self.resistance is None:
+            raise ValueError("this grid has no element resistances")
+        return (self.downstream.T * self.resistance) @ self.downstream
+
+    def calibrate_voltage(self, steps: np.ndarray) -> None:
+        """Fit each zone's voltage offset so that ``voltages`` matches the no-action AC
+        power flows at ``steps`` on average (use training steps)."""
+        linear = -self.net_load(steps) @ self.voltage_sensitivity.T
+        measured = np.stack([self.run(int(s)).vm_zone for s in steps])  # type: ignore[misc]
+        self.voltage_offset = (measured - linear).mean(axis=0)
+
+    def voltages(self, net_load: np.ndarray) -> np.ndarray | None:
+        """``[..., N]`` zone voltages (p.u.) of the calibrated linear model (None before
+        ``calibrate_voltage``)."""
+        if self.voltage_offset is None:
+            return None
+        return -net_load @ self.voltage_sensitivity.T + self.voltage_offset
 
     def run(self, step: int, curtail: np.ndarray | None = None) -> StepResult:
         """The AC power flow at year step ``step`` with ``curtail [N]`` MW taken off each
@@ -159,9 +192,12 @@ class GridCase:
                                   net.res_trafo.loading_percent.to_numpy()])
         overload = np.maximum(loading - 100.0, 0.0) / 100.0 * self.ratings
         vm = net.res_bus.vm_pu.to_numpy()
-        over = int((vm > net.bus.max_vm_pu.to_numpy(dtype=float) + 1e-9).sum())
-        under = int((vm < net.bus.min_vm_pu.to_numpy(dtype=float) - 1e-9).sum())
-        return StepResult(np.nan_to_num(overload), over, under)
+        high = vm - net.bus.max_vm_pu.to_numpy(dtype=float)
+        low = net.bus.min_vm_pu.to_numpy(dtype=float) - vm
+        over, under = int((high > 1e-9).sum()), int((low > 1e-9).sum())
+        excess = float(np.maximum(high, 0.0).sum() + np.maximum(low, 0.0).sum())
+        vm_zone = net.res_bus.vm_pu.loc[self.profiles.buses].to_numpy(dtype=float)
+        return StepResult(np.nan_to_num(overload), over, under, excess, vm_zone)
 
 
 def load_grid(code: str, numba: bool = True) -> GridCase:
@@ -188,8 +224,16 @@ def load_grid(code: str, numba: bool = True) -> GridCase:
         net.trafo.sn_mva.to_numpy(dtype=float),
     ])
     names = [f"line {n}" for n in net.line.name] + [f"trafo {n}" for n in net.trafo.name]
+    line_kv = net.bus.loc[net.line.from_bus, "vn_kv"].to_numpy(dtype=float)
+    resistance = np.concatenate([
+        net.line.r_ohm_per_km.to_numpy(dtype=float) * net.line.length_km.to_numpy(dtype=float)
+        / net.line.parallel.to_numpy(dtype=float) / line_kv**2,
+        net.trafo.vkr_percent.to_numpy(dtype=float) / 100.0
+        / net.trafo.sn_mva.to_numpy(dtype=float),
+    ])
+    vmax = net.bus.loc[profiles.buses, "max_vm_pu"].to_numpy(dtype=float)
     return GridCase(code, net, profiles, ratings, _downstream(net, profiles.buses), names,
-                    numba)
+                    resistance, vmax, numba)
 
 
 def _downstream(net: Any, buses: np.ndarray) -> np.ndarray:
