@@ -260,11 +260,12 @@ def primitives(repeats: int) -> dict:
         buf, mask = np.empty(shape), np.empty(shape, dtype=bool)
 
         def newton_pass(x=x, y=y, buf=buf, mask=mask):
-            # one pass of the price search: shares at a level, their sum and slope
+            # one pass of the price search as the solvers write it (price_search.level_dense
+            # for one row, _budget_sum for a batch): shares at a level, their sum and slope
             np.multiply(y, 0.5, out=buf)
             buf += x
             np.greater(buf, 0.7, out=mask)
-            np.einsum("...i,...i->...", y, mask)
+            _ = y @ mask if y.ndim == 1 else np.einsum("ij,ij->i", y, mask)
             np.maximum(buf, 0.7, out=buf)
             buf.sum(axis=-1)
 

@@ -60,6 +60,9 @@ _DENSE_PASSES = 14
 # (budget scaled): most of the passes then run on the sample.
 _SAMPLE_START_ABOVE = 1 << 15
 _SAMPLE_STRIDE = 16
+# Rows this long sum the slope with einsum (measured at 10^6 zones: 2.2 ms against 3.5 ms
+# for ``b @ free``; at 10^4 zones 23 us against 8 us).
+_EINSUM_ABOVE = 1 << 16
 
 
 def level_select(
@@ -165,13 +168,15 @@ def level_dense(
     x = np.empty_like(a)
     free = np.empty(a.shape, dtype=bool)
     below = np.empty(a.shape, dtype=bool)
+    long_row = a.size >= _EINSUM_ABOVE
     for _ in range(_DENSE_PASSES):
         np.multiply(b, t, out=x)
         x += a
         np.greater(x, lo_c, out=free)
         if bounded:
             free &= np.less(x, hi_c, out=below)
-        slope = float(b @ free)
+        # einsum reads the bool mask directly; ``@`` converts it first (faster when short)
+        slope = float(np.einsum("i,i->", b, free) if long_row else b @ free)
         np.maximum(x, lo_c, out=x)
         if bounded:
             np.minimum(x, hi_c, out=x)
