@@ -72,3 +72,18 @@ def test_a_decision_attack_raises_the_regret(model, split) -> None:
     assert regret(attacked) > regret(clean)
     with pytest.raises(CityfocusError, match="task"):
         pgd_forecasts(model, windows, 1.0, goal="decision")
+
+
+def test_the_detection_benchmark_scores_the_check_alone() -> None:
+    from cityfocus_bench.robust import detection_markdown, run_detection_benchmark
+
+    result = run_detection_benchmark("synthetic", quick=True, seeds=2, command="c")
+    assert set(result["detection"]) == {"stuck 10%", "spike 1%"}
+    for found in result["detection"].values():
+        assert len(found["seeds"]) == 2
+        assert found["mean"]["f1"] == pytest.approx(
+            np.mean([s["f1"] for s in found["seeds"]]))
+        assert 0 <= found["mean"]["clean_flagged"] <= 1
+    assert result["check"]["alpha"] == 1e-6 and result["check"]["fitted_on"][0] == 0
+    table = detection_markdown(result)
+    assert "| stuck 10% | mean |" in table and "Command: `c`" in table

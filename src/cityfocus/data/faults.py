@@ -30,8 +30,10 @@ or the very readings it checks, as the service does):
   jumps; the 99th percentile, not a higher one, so faults on under 1 % of the readings the
   check is fitted on barely move it). The newest readings, with none after them, are judged
   on the rise above the readings before, against that rise's own percentile. For
-  non-negative data (counts, speeds, concentrations) rises are taken on ``log(1 + x)``, so a
-  glitch that multiplies a reading stands out at any level; each side's median rise over
+  non-negative data (counts, speeds, concentrations) rises are taken on ``log(c + x)``, ``c``
+  the 5th percentile of the positive readings, so a glitch that multiplies a reading stands
+  out at any level but the lowest, where a reading's own noise (rounding, an instrument's
+  floor) is as large as the reading; each side's median rise over
   all zones at the same step is taken off first, so what moves the whole city at once is
   not mistaken for one sensor's glitch. Only rises are spikes: readings dropping for one step
   are common for real (an incident slows one loop). Whole-number data are counts of events
@@ -166,10 +168,10 @@ class SensorCheck:
             towards the value's chance over all zones, and that towards the overall chance.
     """
 
-    alpha: float = 1e-7
+    alpha: float = 1e-6
     min_run: int = 3
     window: int = 2
-    z: float = 2.5
+    z: float = 2.75
     prior: float = 10.0
 
     def fit(self, values: np.ndarray, mask: np.ndarray) -> SensorCheck:
@@ -178,6 +180,10 @@ class SensorCheck:
         v, m = np.asarray(values, dtype=np.float64), np.asarray(mask, dtype=bool)
         self._fit_repeats(v, m)
         self.log_ = bool(np.all(v[m] >= 0)) if m.any() else False
+        # rises are taken on log(offset + x): relative above the low readings, where a
+        # reading's own noise (rounding, an instrument's floor) is as large as the reading
+        positive = v[m & (v > 0)]
+        self.offset_ = float(np.quantile(positive, 0.05)) if len(positive) else 1.0
         # whole numbers are counts of events: a burst of incidents is demand, not a glitch
         self.counts_ = bool(np.all(v[m] == np.round(v[m]))) if m.any() else False
         before, after = self._rises(v, m)
@@ -240,10 +246,10 @@ class SensorCheck:
     def _rises(self, v: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``[T, N]`` twice: how far each observed reading rises above the median of its
         zone's ``window`` observed readings before it, and above that of the ``window`` after
-        it, on ``log(1 + x)`` for non-negative data, each net of its median over all zones at
+        it, on ``log(offset + x)`` for non-negative data, each net of its median over all zones at
         the same step; NaN unobserved or without readings on that side. A step up or down
         that lasts rises above one side only."""
-        x = np.log1p(np.clip(v, 0, None)) if self.log_ else v
+        x = np.log(self.offset_ + np.clip(v, 0, None)) if self.log_ else v
         x = np.where(m, x, np.nan)
         t_count, w = x.shape[0], self.window
         padded = np.full((t_count + 2 * w, x.shape[1]), np.nan)
