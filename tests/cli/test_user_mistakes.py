@@ -216,6 +216,21 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("predict-out-suffix", ["predict", "--model", "tiny.pt", "--data", "synthetic",
                             "--out", "forecast.txt"], ["--out forecast.txt", ".csv"]),
     ("predict-no-model", ["predict", "--data", "synthetic"], ["--model"]),
+    ("predict-model-and-onnx", ["predict", "--model", "tiny.pt", "--onnx", "tiny.onnx",
+                                "--data", "synthetic"], ["--model", "--onnx", "exactly one"]),
+    ("predict-onnx-not-onnx", ["predict", "--onnx", "model.pt", "--data", "synthetic"],
+     ["model.pt", "not a readable ONNX file"]),
+    ("predict-onnx-missing", ["predict", "--onnx", "nope.onnx", "--data", "synthetic"],
+     ["nope.onnx", "not found"]),
+    # export
+    ("export-model-missing", ["export", "--model", "nope.pt", "--out", "m.onnx"], ["nope.pt"]),
+    ("export-not-checkpoint", ["export", "--model", "model.pt", "--out", "m.onnx"],
+     ["model.pt", "checkpoint"]),
+    ("export-out-suffix", ["export", "--model", "tiny.pt", "--out", "m.txt"],
+     ["--out m.txt", ".onnx"]),
+    ("export-out-user-file", ["export", "--model", "tiny.pt", "--out", "notes.txt"],
+     ["--out notes.txt"]),
+    ("export-no-out", ["export", "--model", "tiny.pt"], ["--out"]),
     # explain
     ("explain-out-cwd", ["explain", "--model", "tiny.pt", "--data", "synthetic", "--at",
                          "2024-02-20 08:00", "--out", "."], ["--out .", "working directory"]),
@@ -295,8 +310,8 @@ def test_mistake_is_one_line_exit_2_and_changes_nothing(workspace, args, words):
 
 def test_catalogue_covers_every_verb():
     verbs = {c[1][0] for c in CASES}
-    assert {"demo", "allocate", "data", "train", "predict", "explain", "replay", "benchmark",
-            "signals"} <= verbs
+    assert {"demo", "allocate", "data", "train", "predict", "export", "explain", "replay",
+            "benchmark", "signals"} <= verbs
     assert len(CASES) >= 60
 
 

@@ -1,4 +1,5 @@
-"""``cityfocus train`` and ``cityfocus predict``: fit a forecaster, forecast from a checkpoint."""
+"""``cityfocus train``, ``cityfocus predict`` and ``cityfocus export``: fit a forecaster,
+forecast from a checkpoint or an ONNX export, export a checkpoint to ONNX."""
 
 from __future__ import annotations
 
@@ -106,7 +107,9 @@ def _training_summary(forecaster: NeuralForecaster) -> str:
 
 @app.command("predict")
 def predict(
-    model: Path = typer.Option(..., help="Checkpoint written by `cityfocus train`."),
+    model: Path | None = typer.Option(None, help="Checkpoint written by `cityfocus train`."),
+    onnx: Path | None = typer.Option(None, "--onnx", help="Instead of --model: a file "
+                                     "written by `cityfocus export` (run by onnxruntime)."),
     data: str = typer.Option(..., help="Dataset name or path with the model's schema."),
     zones: Path | None = zones_option(),
     adjacency: Path | None = adjacency_option(),
@@ -119,11 +122,17 @@ def predict(
     force: bool = force_option(),
 ) -> None:
     """Forecast the next H steps of every zone from a saved model."""
+    from cityfocus.models.lean import load_onnx
     from cityfocus.models.registry import load_forecaster
 
+    if (model is None) == (onnx is None):
+        raise CityfocusError("give the model as exactly one of --model (a checkpoint) and "
+                             "--onnx (an export)")
+    saved = model if model is not None else onnx
+    assert saved is not None
     csv_file = None if out is None else OutputFile(
-        out, force=force, inputs=inputs_of(model, data, zones, adjacency), suffixes=(".csv",))
-    forecaster = load_forecaster(model)
+        out, force=force, inputs=inputs_of(saved, data, zones, adjacency), suffixes=(".csv",))
+    forecaster = load_forecaster(saved) if onnx is None else load_onnx(saved)
     dataset = load_data(data, zones, adjacency, target)
     forecast = forecaster.predict(dataset, at=step_at(dataset, at, what="--at"))
     frame = pd.DataFrame(forecast.mean.T, index=pd.Index(forecast.zones, name="zone"),
@@ -140,3 +149,25 @@ def predict(
         demand = np.clip(frame.sum(axis=1), 0.0, None)
         csv_file.write(frame.assign(**{"demand": demand}).reindex(
             columns=["demand", *frame.columns]).to_csv())
+
+
+@app.command("export")
+def export(
+    model: Path = typer.Option(..., help="Checkpoint written by `cityfocus train`."),
+    out: Path = typer.Option(..., help="The ONNX file to write (.onnx)."),
+    int8: bool = typer.Option(False, "--int8", help="Store the weights of the matrix products "
+                              "as int8 (dynamic quantization: smaller, usually faster on CPU; "
+                              "forecasts change a little, see docs/scale.md)."),
+    force: bool = force_option(),
+) -> None:
+    """Export a checkpoint's network to ONNX for `cityfocus predict --onnx` (onnxruntime)."""
+    from cityfocus.models.lean import export_onnx
+    from cityfocus.models.registry import load_forecaster
+
+    onnx_file = OutputFile(out, force=force, inputs=inputs_of(model), suffixes=(".onnx",))
+    forecaster = load_forecaster(model, device="cpu")
+    onnx_file.write(lambda tmp: export_onnx(forecaster, tmp, int8=int8))
+    kind = "int8 weights" if int8 else "float32"
+    Console().print(f"{forecaster.name} exported to {out} ({kind}, "
+                    f"{out.stat().st_size / 1e6:.1f} MB); forecast with "
+                    f"`cityfocus predict --onnx {out} --data ...`")

@@ -278,7 +278,7 @@ class NeuralForecaster:
         self.check_schema(data)
         at = forecast_start(data, at, self.lookback)
         window = data.slice_time(at - self.lookback, at)
-        device = next(self.network_.parameters()).device
+        device = self._device()
         tensors = WindowTensors(_pad_future(window, self.horizon), self.scaler_, self.lookback,
                                 self.horizon, device)
         with torch.no_grad():
@@ -302,13 +302,17 @@ class NeuralForecaster:
             raise CityfocusError(
                 f"windows are L={windows.lookback}, H={windows.horizon}; this model was "
                 f"trained for L={self.lookback}, H={self.horizon}")
-        device = next(self.network_.parameters()).device
+        device = self._device()
         tensors = WindowTensors(windows.data, self.scaler_, self.lookback, self.horizon, device)
         out = []
         with torch.no_grad():
             for chunk in chunks(windows.starts):
                 out.append(self.network_(tensors.inputs(chunk)))
         return torch.cat(out).cpu()
+
+    def _device(self) -> torch.device:
+        """Where the network runs (the CPU for an exported network, which has no parameters)."""
+        return next(self.network_.parameters(), torch.zeros(0)).device
 
     def _robustness(self, device: torch.device) -> Robustness:
         """The fit's robustness options, the adversarial bound in scaled units."""
