@@ -265,7 +265,10 @@ def primitives(repeats: int) -> dict:
             np.multiply(y, 0.5, out=buf)
             buf += x
             np.greater(buf, 0.7, out=mask)
-            _ = y @ mask if y.ndim == 1 else np.einsum("ij,ij->i", y, mask)
+            if y.ndim == 2:
+                np.einsum("ij,ij->i", y, mask)
+            else:  # as level_dense: einsum on long rows, @ on short ones
+                _ = np.einsum("i,i->", y, mask) if y.size >= 1 << 16 else y @ mask
             np.maximum(buf, 0.7, out=buf)
             buf.sum(axis=-1)
 
