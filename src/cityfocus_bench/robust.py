@@ -215,14 +215,23 @@ def run_detection_benchmark(dataset: str, *, quick: bool = False, seeds: int = 5
     data, _ = load_benchmark_data(protocol, quick)
     split = protocol.split(data)
     check = fit_check(data, split)
+    k, start = data.target_index, split.test_start
+    found = check.flags(data.values[:, :, k], data.mask[:, :, k])
+    own = (found["stuck"] | found["spike"])[start:]  # flagged with no fault injected
     detection: dict[str, Any] = {}
     for kind, rate in FAULTS:
         if kind == "outage":
             continue
-        runs = [_detect(check, *inject(data, kind, rate, seed=seed, start=split.test_start),
-                        split.test_start)[1] for seed in range(seeds)]
-        mean = {key: float(np.mean([r[key] for r in runs])) for key in runs[0]}
-        detection[f"{kind} {rate:.0%}"] = {"seed 0": runs[0], "mean": mean, "seeds": runs}
+        runs, beyond = [], []
+        for seed in range(seeds):
+            faulted, faults = inject(data, kind, rate, seed=seed, start=start)
+            flagged, scores = _detect(check, faulted, faults, start)
+            runs.append(scores)
+            beyond.append(detection_scores(flagged[start:][~own], faults.corrupted[start:][~own],
+                                           faulted.mask[start:, :, k][~own]))
+        detection[f"{kind} {rate:.0%}"] = {
+            "seed 0": runs[0], "mean": _mean(runs), "seeds": runs,
+            "mean, readings the check leaves alone without faults": _mean(beyond)}
     return {
         "dataset": dataset, "quick": quick, "command": command,
         "protocol": {"split_rule": protocol.split_rule, "target": data.target,
@@ -232,6 +241,10 @@ def run_detection_benchmark(dataset: str, *, quick: bool = False, seeds: int = 5
                         "created": datetime.now(UTC).isoformat(timespec="seconds")},
         "seconds": time.perf_counter() - started,
     }
+
+
+def _mean(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {key: float(np.mean([r[key] for r in runs])) for key in runs[0]}
 
 
 def detection_markdown(result: dict[str, Any]) -> str:
@@ -256,6 +269,17 @@ def detection_markdown(result: dict[str, Any]) -> str:
             s = d[which]
             lines.append(f"| {label} | {which} | {s['precision']:.3f} | {s['recall']:.3f} | "
                          f"{s['f1']:.3f} | {100 * s['clean_flagged']:.2f} % |")
+    lines += ["", "The same (mean of the seeds), scored only on the readings the check does not "
+              "flag in the recorded data, with no fault injected: what it flags there (above) "
+              "is either the recorded data's own broken readings or false alarms, and counts "
+              "against it in the table above whichever it is. The target is the table above.",
+              "",
+              "| faults | precision | recall | F1 | clean readings flagged |",
+              "| --- | ---: | ---: | ---: | ---: |"]
+    for label, d in result["detection"].items():
+        s = d["mean, readings the check leaves alone without faults"]
+        lines.append(f"| {label} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | "
+                     f"{100 * s['clean_flagged']:.2f} % |")
     return "\n".join(lines)
 
 

@@ -87,3 +87,4 @@ def test_the_detection_benchmark_scores_the_check_alone() -> None:
     assert result["check"]["alpha"] == 1e-6 and result["check"]["fitted_on"][0] == 0
     table = detection_markdown(result)
     assert "| stuck 10% | mean |" in table and "Command: `c`" in table
+    assert "mean, readings the check leaves alone without faults" in found
