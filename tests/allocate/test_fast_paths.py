@@ -93,7 +93,7 @@ def test_linear_by_selection_equals_the_sorted_fill(seed, n, ties):
     assert w.sum() == pytest.approx(float(budget[0]), rel=1e-12)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.integers(2, 400), st.booleans(), st.floats(0.0, 1.2))
 def test_linear_rows_by_partition_equal_the_sorted_fill(seed, n, ties, spend):
     prob = random_problem("linear", n, np.random.default_rng(seed), rows=4)
