@@ -16,11 +16,12 @@ Two solvers with that one stopping rule:
 
 * ``greedy_units``: the textbook heap greedy from the lower bounds, ``O(k log N)``.
 * ``solve_units``: starts from the floor of the continuous optimum (fewer than ``N`` units
-  short), gives the missing units to the zones with the best next-unit gains (selection,
-  ``argpartition``), then swaps units from the worst taken increments to the best untaken
-  ones in vectorised rounds until the optimality condition holds. Each round strictly
-  raises the gain, so it terminates; each costs ``O(N)`` selection plus a sort of the pairs
-  it moves, and the count does not grow with ``k``.
+  short; for a long row, of the shares at its strided sample's level, which the certificate
+  below makes as good a start), gives the missing units to the zones with the best next-unit
+  gains (selection, ``argpartition``), then swaps units from the worst taken increments to
+  the best untaken ones in vectorised rounds until the optimality condition holds. Each
+  round strictly raises the gain, so it terminates; each costs ``O(N)`` selection plus a
+  sort of the pairs it moves, and the count does not grow with ``k``.
 
 Why the swaps stay: the floor of the continuous optimum is not always a subset of an integer
 optimum. With price ``lam``, every increment below the floor gains ``>= lam`` and every one
