@@ -28,9 +28,11 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
+import atexit  # noqa: E402
 import importlib  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
+import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -70,6 +72,7 @@ def load_baseline(rev: str):
     own imports of ``cityfocus.allocate`` renamed; the rest of cityfocus is today's)."""
     name = "allocate_at_" + git("rev-parse", "--short=10", rev).strip()
     root = Path(tempfile.mkdtemp(prefix="cityfocus-baseline-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)  # the copy lives for the run
     (root / name).mkdir()
     for path in git("ls-tree", "-r", "--name-only", rev, PACKAGE).split():
         text = git("show", f"{rev}:{path}").replace("cityfocus.allocate", name)
