@@ -360,6 +360,12 @@ def targets(grid: dict[str, Any]) -> dict[str, Any]:
                    if prop["overload_mwh"] > 0 else None)
         out["reduction_vs_proportional"] = vs_prop
         out["share_of_oracle_reduction"] = removed / best if best > 0 else None
+        key = "voltage_excess_pu_h"  # the same two readings on voltage violations
+        removed_v = base[key] - cityfocus[key]
+        best_v = base[key] - oracle[key]
+        out["voltage_reduction_vs_proportional"] = (1 - cityfocus[key] / prop[key]
+                                                    if prop[key] > 0 else None)
+        out["voltage_share_of_oracle_reduction"] = removed_v / best_v if best_v > 0 else None
     forecast = grid["forecast"]
     model = grid.get("cityfocus_model")
     if model is not None:

@@ -110,4 +110,12 @@ def _targets_text(grid: dict[str, Any]) -> list[str]:
         lines.append("- at least 80 % of the hindsight oracle's reduction: "
                      + ("— (the oracle removes nothing)" if share is None else
                         f"{100 * share:.1f} %, {'met' if share >= 0.8 else 'missed'}"))
+        v_prop, v_share = (aims.get("voltage_reduction_vs_proportional"),
+                           aims.get("voltage_share_of_oracle_reduction"))
+        if v_prop is not None or v_share is not None:
+            lines.append("- the same on voltage excess: "
+                         + ("—" if v_prop is None else f"{100 * v_prop:.1f} % below the "
+                            "proportional rule's")
+                         + "; " + ("—" if v_share is None else f"{100 * v_share:.1f} % of the "
+                                   "oracle's reduction"))
     return lines

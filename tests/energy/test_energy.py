@@ -104,9 +104,13 @@ def test_scenario_plan_is_the_exact_optimum_of_the_expected_relief():
     scenarios = scenarios_of(forecast, errors)
     budget = 0.8
     plan = plan_day(case, scenarios, budget)
-    parts = [relief(case, s) for s in scenarios]
-    d = np.stack([p[0] for p in parts]).reshape(len(scenarios), -1)
-    cap = np.stack([p[1] for p in parts]).reshape(len(scenarios), -1)
+    parts = [relief(case, s) for s in scenarios]  # per quarter-hour: [96, 4] each
+
+    def pieces(a: np.ndarray) -> np.ndarray:  # [S, 96, N] -> [S * 4, 24 * N]
+        return a.reshape(len(scenarios), 24, 4, 4).transpose(0, 2, 1, 3).reshape(-1, 24 * 4)
+
+    d = pieces(np.stack([p[0] for p in parts]))
+    cap = pieces(np.stack([p[1] for p in parts]))
     S, Z = d.shape
 
     def value(w: np.ndarray) -> float:

@@ -6,12 +6,12 @@ Planning uses the grid's linear model on a forecast of each zone's net load: an 
 carries the net load of every zone it feeds (``GridCase.flows``), a zone's voltage rises by
 ``S_ki`` p.u. per MW injected at zone ``i`` (``GridCase.voltages``, offsets fitted on training
 power flows). Each violation, in MW-equivalents, is shared among the zones that relieve it;
-curtailing ``w`` MW in zone ``i`` during hour ``h`` removes ``d_ih`` MWh-equivalents per MWh
+curtailing ``w`` MW in zone ``i`` in quarter-hour ``q`` removes ``d_iq`` MW-equivalents per MW
 (1 per overloaded element on its path, ``S_ki / S_kk`` per over-voltage bus ``k``) until its
-share ``cap_ih`` is gone; past it, curtailing more relieves nothing. So each (zone, hour) has
-the value ``d_ih min(w_ih, cap_ih)``: the ``linear`` family, concave and separable, which the
-exact engine solves (a sorted greedy) under ``sum w = budget``; over forecast-error
-scenarios its expectation is a sum of such pieces (``plan_day``).
+share ``cap_iq`` is gone; past it, curtailing more relieves nothing: ``d_iq min(w, cap_iq)``,
+the ``linear`` family, concave and separable, which the exact engine solves (a sorted greedy)
+under ``sum w = budget``. Over an hour's quarter-hours and over forecast-error scenarios the
+value is a sum of such terms, which ``plan_day`` splits into ``linear`` pieces.
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ def constraints(case: GridCase, net_load: np.ndarray) -> tuple[np.ndarray, np.nd
     """The violations a day's net load ``[96, N]`` makes in the grid's linear model, each in
     MW-equivalents, and how much one MW of curtailment in each zone relieves each.
 
-    Elements: reverse flow above rating (MW), relieved one for one by every zone they feed.
+    Elements: reverse flow above the planning rating (MW; the rating over the calibrated
+    ratio of AC apparent power to the model's flow), relieved one for one by every zone they
+    feed.
     Zone buses (once the voltage model is calibrated): voltage above the limit divided by the
     bus's own sensitivity ``S_kk`` (the MW curtailed at the bus that would remove it),
     relieved by ``S_ki / S_kk`` per MW curtailed at zone ``i``.
@@ -41,7 +43,7 @@ def constraints(case: GridCase, net_load: np.ndarray) -> tuple[np.ndarray, np.nd
     Returns:
         ``excess [96, C]`` and ``sensitivity [C, N]``.
     """
-    excess = np.maximum(-case.flows(net_load) - case.ratings, 0.0)
+    excess = np.maximum(-case.flows(net_load) - case.planning_ratings, 0.0)
     sensitivity = case.downstream
     voltages = case.voltages(net_load)
     if voltages is not None and case.vmax is not None:
@@ -55,7 +57,8 @@ def constraints(case: GridCase, net_load: np.ndarray) -> tuple[np.ndarray, np.nd
 
 
 def relief(case: GridCase, net_load: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per (hour, zone) the violation removed per MWh curtailed and the MW worth curtailing.
+    """Per quarter-hour and zone the violation removed per MW curtailed and the MW worth
+    curtailing.
 
     Each violation is shared among the zones that relieve it in proportion to their infeed
     (curtailing ``x_i = lam * infeed_i`` removes it when ``lam = excess / sum_j a_j
@@ -68,45 +71,47 @@ def relief(case: GridCase, net_load: np.ndarray) -> tuple[np.ndarray, np.ndarray
         net_load: ``[96, N]`` net load of one day (forecast or realized), MW.
 
     Returns:
-        ``d [24, N]`` (MWh-equivalents of violation removed per MWh curtailed) and
-        ``cap [24, N]`` (MW).
+        ``d [96, N]`` (MW-equivalents of violation removed per MW curtailed) and
+        ``cap [96, N]`` (MW).
     """
     excess, sensitivity = constraints(case, net_load)  # [96, C], [C, N]
     infeed = np.maximum(-net_load, 0.0)  # [96, N]
     weighted = infeed @ sensitivity.T  # [96, C]
     lam = np.divide(excess, weighted, out=np.zeros_like(excess), where=weighted > 0)
     parts = lam[:, :, None] * (sensitivity > 0)[None] * infeed[:, None, :]  # [96, C, N]
-    need = parts.max(axis=1)  # [96, N]
-    gain = (excess > 0).astype(np.float64) @ sensitivity  # [96, N]
-    n = net_load.shape[1]
-    cap = need.reshape(HOURS, STEPS_PER_HOUR, n).max(axis=1)
-    d = gain.reshape(HOURS, STEPS_PER_HOUR, n).mean(axis=1)
-    return d, cap
+    return (excess > 0).astype(np.float64) @ sensitivity, parts.max(axis=1)
 
 
 def plan_day(case: GridCase, scenarios: np.ndarray, budget: float) -> np.ndarray:
     """The optimal curtailment ``[24, N]`` MW (held for each hour) of one day: the exact
-    ``linear`` allocation of at most ``budget`` MWh maximising the expected overload removed
+    ``linear`` allocation of at most ``budget`` MWh maximising the expected violation removed
     over equally likely net-load scenarios ``[S, 96, N]`` (a forecast plus the forecaster's
     whole-day errors on validation days; one scenario for the hindsight oracle).
 
-    With scenarios, the expected relief of ``w`` MW in (zone, hour) is
-    ``sum_s d_s min(w, cap_s) / S``: concave and piecewise linear, its slope dropping at each
-    scenario's cap. Each piece between consecutive caps is one ``linear`` zone (slope = the
-    summed ``d_s / S`` of the scenarios whose cap lies beyond it, width = its length); the
-    slopes of a zone's pieces decrease, so the engine's sorted greedy fills them in order and
-    the allocation is exact for the piecewise-linear objective. Spends only what some
-    scenario says relieves something (nothing on a day without any overload in sight)."""
+    ``w`` MW held in (zone, hour) removes ``sum_q d_q min(w, cap_q) / 4`` MWh-equivalents over
+    the hour's four quarter-hours ``q``; over scenarios, the mean of that. It is concave and
+    piecewise linear, its slope dropping at each (scenario, quarter-hour) cap. Each piece
+    between consecutive caps is one ``linear`` zone (slope = the summed ``d / (4 S)`` of the
+    (scenario, quarter-hour) pairs whose cap lies beyond it, width = its length); a zone's
+    slopes decrease, so the engine's sorted greedy fills its pieces in order and the
+    allocation is exact for the piecewise-linear objective. Spends only what some scenario
+    says relieves something (nothing on a day without any violation in sight)."""
     scenarios = np.asarray(scenarios, dtype=np.float64)
     if scenarios.ndim == 2:
         scenarios = scenarios[None]
+    n = scenarios.shape[-1]
     parts = [relief(case, s) for s in scenarios]
-    d = np.stack([p[0] for p in parts])  # [S, 24, N]
-    cap = np.stack([p[1] for p in parts])
+
+    def by_hour(a: np.ndarray) -> np.ndarray:  # [S, 96, N] -> [S * 4, 24, N]
+        a = a.reshape(len(scenarios), HOURS, STEPS_PER_HOUR, n).transpose(0, 2, 1, 3)
+        return a.reshape(-1, HOURS, n)
+
+    d = by_hour(np.stack([p[0] for p in parts]))
+    cap = by_hour(np.stack([p[1] for p in parts]))
     order = np.argsort(cap, axis=0, kind="stable")
     cap_sorted = np.take_along_axis(cap, order, axis=0)
     d_sorted = np.take_along_axis(d, order, axis=0)
-    slopes = np.cumsum(d_sorted[::-1], axis=0)[::-1] / len(scenarios)
+    slopes = np.cumsum(d_sorted[::-1], axis=0)[::-1] / len(d)
     widths = np.diff(cap_sorted, axis=0, prepend=0.0)
     useful = (slopes > 0) & (widths > 0)
     pieces = np.zeros_like(widths)
@@ -166,8 +171,10 @@ def rule_day(rule: str, net_load: np.ndarray, budget: float) -> np.ndarray:
 
 
 def daily_budget(case: GridCase, net_loads: np.ndarray, fraction: float) -> float:
-    """A scarce daily budget (MWh): ``fraction`` of the mean energy the hindsight plan would
-    need on the days that need any, from realized net loads ``[D, 96, N]`` (training days)."""
-    needs = np.array([relief(case, day)[1].sum() for day in net_loads])
+    """A scarce daily budget (MWh): ``fraction`` of the mean energy that removing every
+    violation would take (each zone's hourly peak need, summed) on the days that need any,
+    from realized net loads ``[D, 96, N]`` (training days)."""
+    needs = np.array([relief(case, day)[1].reshape(HOURS, STEPS_PER_HOUR, -1).max(axis=1).sum()
+                      for day in net_loads])
     needing = needs[needs > 0]
     return float(fraction * needing.mean()) if len(needing) else 0.0

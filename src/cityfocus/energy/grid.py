@@ -37,6 +37,7 @@ class StepResult:
         overvoltage, undervoltage: buses above their ``max_vm_pu`` / below ``min_vm_pu``.
         voltage_excess: summed p.u. outside the buses' limits.
         vm_zone: ``[N]`` voltage (p.u.) of each zone bus.
+        loading_mva: ``[E]`` apparent power through each element (MVA, from its loading).
         converged: the power flow converged (a step that does not counts as a violation).
     """
 
@@ -45,6 +46,7 @@ class StepResult:
     undervoltage: int
     voltage_excess: float = 0.0
     vm_zone: np.ndarray | None = None
+    loading_mva: np.ndarray | None = None
     converged: bool = True
 
     @property
@@ -82,6 +84,7 @@ class GridCase:
     vmax: np.ndarray | None = None
     numba: bool = True
     voltage_offset: np.ndarray | None = None
+    flow_scale: np.ndarray | None = None
     power_flows: int = 0
     _cache: dict[int, StepResult] = field(default_factory=dict)
     _extreme: dict[int, StepResult] = field(default_factory=dict)
@@ -90,14 +93,20 @@ class GridCase:
     def n_zones(self) -> int:
         return len(self.profiles.buses)
 
-    def curtailable(self, steps: np.ndarray) -> np.ndarray:
-        """``[S, N]`` infeed of each zone's generators at ``steps`` (year indices), MW."""
+    def infeed(self, steps: np.ndarray) -> np.ndarray:
+        """``[S, N]`` net infeed of each zone's generators at ``steps`` (year indices), MW."""
         return self.profiles.by_zone(self.profiles.sgen_p[steps], self.profiles.sgen_zone)
+
+    def curtailable(self, steps: np.ndarray) -> np.ndarray:
+        """``[S, N]`` infeed that can be curtailed at ``steps``: the positive infeed of each
+        zone's generators (a few SimBench generator profiles dip below zero), MW."""
+        positive = np.maximum(self.profiles.sgen_p[steps], 0.0)
+        return self.profiles.by_zone(positive, self.profiles.sgen_zone)
 
     def net_load(self, steps: np.ndarray) -> np.ndarray:
         """``[S, N]`` realized net load (loads minus generation) at ``steps``, MW."""
         p = self.profiles
-        return p.by_zone(p.load_p[steps], p.load_zone) - self.curtailable(steps)
+        return p.by_zone(p.load_p[steps], p.load_zone) - self.infeed(steps)
 
     def flows(self, net_load: np.ndarray) -> np.ndarray:
         """``[..., E]`` active power through each element in the radial model (positive
@@ -114,11 +123,28 @@ class GridCase:
         return (self.downstream.T * self.resistance) @ self.downstream
 
     def calibrate_voltage(self, steps: np.ndarray) -> None:
-        """Fit each zone's voltage offset so that ``voltages`` matches the no-action AC
-        power flows at ``steps`` on average (use training steps)."""
-        linear = -self.net_load(steps) @ self.voltage_sensitivity.T
-        measured = np.stack([self.run(int(s)).vm_zone for s in steps])  # type: ignore[misc]
+        """Fit the linear model to the no-action AC power flows at ``steps`` (use training
+        steps): each zone's voltage offset (the mean difference), and each element's ratio of
+        AC apparent power to the model's active flow (reactive power and losses the model
+        leaves out), over the steps where the model's flow is at least a fifth of the rating
+        (1 where there are none)."""
+        net_load = self.net_load(steps)
+        linear = -net_load @ self.voltage_sensitivity.T
+        results = [self.run(int(s)) for s in steps]
+        measured = np.stack([r.vm_zone for r in results])  # type: ignore[misc]
         self.voltage_offset = (measured - linear).mean(axis=0)
+        flows = np.abs(self.flows(net_load))  # [S, E]
+        apparent = np.stack([r.loading_mva for r in results])  # type: ignore[misc]
+        busy = flows >= 0.2 * self.ratings
+        ratio = np.divide((apparent * busy).sum(axis=0), (flows * busy).sum(axis=0),
+                          out=np.ones(len(self.ratings)), where=busy.any(axis=0))
+        self.flow_scale = ratio
+
+    @property
+    def planning_ratings(self) -> np.ndarray:
+        """``[E]`` the ratings the linear model's active flows are held to: the ratings over
+        ``flow_scale`` once calibrated."""
+        return self.ratings if self.flow_scale is None else self.ratings / self.flow_scale
 
     def voltages(self, net_load: np.ndarray) -> np.ndarray | None:
         """``[..., N]`` zone voltages (p.u.) of the calibrated linear model (None before
@@ -171,12 +197,13 @@ class GridCase:
 
         p, net = self.profiles, self.net
         sgen = p.sgen_p[step].copy()
-        if curtail is not None:
+        if curtail is not None:  # taken from the generators feeding in, in proportion
+            positive = np.maximum(sgen, 0.0)
             infeed = np.zeros(self.n_zones)
-            np.add.at(infeed, p.sgen_zone, sgen)
+            np.add.at(infeed, p.sgen_zone, positive)
             taken = np.minimum(np.maximum(curtail, 0.0), infeed)
             share = np.divide(taken, infeed, out=np.zeros_like(taken), where=infeed > 0)
-            sgen *= 1.0 - share[p.sgen_zone]
+            sgen -= positive * share[p.sgen_zone]
         net.load["p_mw"] = p.load_p[step]
         net.load["q_mvar"] = p.load_q[step]
         net.sgen["p_mw"] = sgen
@@ -197,7 +224,8 @@ class GridCase:
         over, under = int((high > 1e-9).sum()), int((low > 1e-9).sum())
         excess = float(np.maximum(high, 0.0).sum() + np.maximum(low, 0.0).sum())
         vm_zone = net.res_bus.vm_pu.loc[self.profiles.buses].to_numpy(dtype=float)
-        return StepResult(np.nan_to_num(overload), over, under, excess, vm_zone)
+        return StepResult(np.nan_to_num(overload), over, under, excess, vm_zone,
+                          np.nan_to_num(loading) / 100.0 * self.ratings)
 
 
 def load_grid(code: str, numba: bool = True) -> GridCase:
