@@ -8,6 +8,8 @@ that land on the same step (and zone) are averaged. Guide: docs/data-format.md.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -30,36 +32,51 @@ def parse_timestamps(table: SourceTable, column: str) -> pd.DatetimeIndex:
         return pd.DatetimeIndex(raw)
     text = raw.astype(str).str.strip()
     try:
-        stamps = pd.to_datetime(text, format="ISO8601", errors="coerce")
-        if stamps.isna().any():
-            stamps = pd.to_datetime(text, format="mixed", errors="coerce")
+        with warnings.catch_warnings():  # pandas 2 warns of several offsets, then gives objects
+            warnings.simplefilter("ignore", FutureWarning)
+            stamps = pd.to_datetime(text, format="ISO8601", errors="coerce")
+            if stamps.isna().any():
+                stamps = pd.to_datetime(text, format="mixed", errors="coerce")
+        if not pd.api.types.is_datetime64_any_dtype(stamps):
+            raise ValueError("several UTC offsets")
     except ValueError:  # several UTC offsets (local time across a DST change): keep the instants
         stamps = pd.to_datetime(text, format="mixed", errors="coerce", utc=True)
     bad = np.flatnonzero(stamps.isna().to_numpy())
     if len(bad):
         i = int(bad[0])
-        raise table.error(
-            f"not a date: {text.iloc[i]!r}",
-            i,
-            column=column,
-            hint="use ISO dates such as 2024-03-01 08:00",
-        )
+        try:  # a date the column parse could not hold (pandas 2 gives no date out of range)
+            alone = pd.Timestamp(text.iloc[i])
+        except (ValueError, OverflowError):
+            alone = None
+        if alone is None or not pd.notna(alone) or 1678 <= alone.year <= 2261:
+            raise table.error(
+                f"not a date: {text.iloc[i]!r}",
+                i,
+                column=column,
+                hint="use ISO dates such as 2024-03-01 08:00",
+            )
+        raise _out_of_range(table, text.iloc[i], alone, i, column)
     year = stamps.dt.year.to_numpy()
     outside = np.flatnonzero((year < 1678) | (year > 2261))  # what nanoseconds can count
     if len(outside):
         i = int(outside[0])
-        raise table.error(
-            f"date {text.iloc[i]!r} is out of range (read as {stamps.iloc[i]})",
-            i,
-            column=column,
-            hint="use ISO dates such as 2024-03-01 08:00, between the years 1678 and 2261",
-        )
+        raise _out_of_range(table, text.iloc[i], stamps.iloc[i], i, column)
     try:
         return pd.DatetimeIndex(stamps).as_unit("ns")
     except (TypeError, ValueError) as err:  # e.g. a mix of time zones
         raise DataError(
             f"inconsistent timestamps ({err})", source=table.source, column=column
         ) from None
+
+
+def _out_of_range(table: SourceTable, text: str, read: pd.Timestamp, row: int,
+                  column: str) -> DataError:
+    return table.error(
+        f"date {text!r} is out of range (read as {read})",
+        row,
+        column=column,
+        hint="use ISO dates such as 2024-03-01 08:00, between the years 1678 and 2261",
+    )
 
 
 def regular_grid(
