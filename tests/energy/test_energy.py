@@ -29,8 +29,13 @@ def case() -> GridCase:
     return load_grid(LV, numba=False)  # a few power flows: compiling them would cost more
 
 
-def test_reader_turns_the_grid_into_city_data():
-    data = load_dataset("simbench_lv")
+@pytest.fixture(scope="module")
+def lv_data():
+    return load_dataset("simbench_lv")  # 10-25 s here: SimBench builds the grid and profiles
+
+
+def test_reader_turns_the_grid_into_city_data(lv_data):
+    data = lv_data
     assert data.shape == (153 * 96, 13, 5)
     assert list(data.features) == ["load", "pv", "wind", "other_gen", "net_load"]
     assert data.target == "net_load"
@@ -45,12 +50,12 @@ def test_reader_turns_the_grid_into_city_data():
     assert reach.all()  # one connected grid
 
 
-def test_card_split_is_chronological_with_four_test_weeks():
+def test_card_split_is_chronological_with_four_test_weeks(lv_data):
     from cityfocus_bench.energy import day_windows
     from cityfocus_bench.protocols import forecast_protocol
 
     protocol = forecast_protocol("simbench_lv")
-    data = load_dataset("simbench_lv")
+    data = lv_data
     split = protocol.split(data)
     train, val, test = (split.bounds(p) for p in ("train", "val", "test"))
     assert train[1] == val[0] and val[1] == test[0]
