@@ -71,14 +71,12 @@ def decision_plan(model: NeuralForecaster, fit: FitWindows, config: TrainConfig)
 def build_objective(mode: str, fit: FitWindows, task: DecisionTask | None, loss: str,
                     mix: float, weigh_steps: bool = True) -> Objective:
     """The training objective of ``mode`` over ``fit``'s windows (``weigh_steps=False``:
-    every horizon step's forecast error counts the same)."""
-    if mode not in MODES:
-        raise CityfocusError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+    every horizon step's forecast error counts the same). ``decision_plan`` has checked the
+    mode and that a decision mode has its task, before any epoch."""
     loss_fn = loss_function(loss)
     if mode == "forecast":
         return forecast_objective(fit, loss, weigh_steps)
-    if task is None:
-        raise CityfocusError(f"mode {mode!r} needs a decision task (family, budget, ...)")
+    assert task is not None and mode in MODES
     tensors = fit.tensors
     train_starts = _with_observed_target(tensors, fit.train_starts, "training")
     val_starts = _with_observed_target(tensors, fit.val_starts, "validation")
