@@ -31,11 +31,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from cityfocus.data.scaling import scaler_from_config
 from cityfocus.errors import CityfocusError, DataError
 from cityfocus.models.neural import NeuralForecaster
 from cityfocus.outputs import atomic_file
-from cityfocus.training.trainer import TrainResult
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -109,14 +107,9 @@ def load_onnx(path: str | Path, threads: int | None = None) -> NeuralForecaster:
 
     if state["model"] not in NEURAL:
         raise DataError(f"export of unknown model {state['model']!r}", source=path)
-    model = NEURAL[state["model"]](**state["params"], device="cpu")
-    model.schema_ = state["schema"]
-    model.scaler_ = scaler_from_config(state["scaler"])
+    model = NEURAL[state["model"]].described(state, device="cpu")
     model.network_ = OnnxNetwork(_session(graph.SerializeToString(), threads),
                                  bool(state["int8"]))
-    train = state["train"]
-    model.train_result_ = TrainResult(train["best_epoch"], train["best_val_mae"],
-                                      train["seconds"])
     return model
 
 
@@ -169,13 +162,10 @@ def _feed(inputs: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
 
 
 def _metadata(model: NeuralForecaster, int8: bool) -> dict[str, Any]:
-    params = {k: v for k, v in model.get_params().items() if k not in ("device", "training_plan")}
-    result = model.train_result_
-    return {"format": EXPORT_FORMAT, "model": model.name, "int8": int8,
-            "params": json.loads(json.dumps(params, default=str)), "schema": model.schema_,
-            "scaler": model.scaler_.to_config(),
-            "train": {"best_epoch": result.best_epoch, "best_val_mae": result.best_val,
-                      "seconds": result.seconds}}
+    """The checkpoint's description of ``model``, as JSON (parameters that are not JSON, such
+    as a log folder's path, as their text)."""
+    return {"format": EXPORT_FORMAT, "int8": int8,
+            **json.loads(json.dumps(model.description(), default=str))}
 
 
 def _quantized(graph: Any) -> Any:

@@ -371,34 +371,45 @@ class NeuralForecaster:
     # -- checkpoint ----------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
         """Write a self-describing checkpoint (config, scaler, weights, data schema)."""
+        state = {"format": CHECKPOINT_FORMAT, **self.description(),
+                 "state_dict": {k: v.cpu() for k, v in self.network_.state_dict().items()}}
+        return atomic_file(path).write(lambda tmp: torch.save(state, tmp))
+
+    def description(self) -> dict[str, Any]:
+        """What a checkpoint holds besides the weights: the model's name and constructor
+        parameters, the data schema, the scaler and the training summary."""
         self._check_fitted()
         params = {k: v for k, v in self.get_params().items()
                   if k not in ("device", "training_plan")}
-        state = {
-            "format": CHECKPOINT_FORMAT, "model": self.name, "params": params,
-            "schema": self.schema_, "scaler": self.scaler_.to_config(),
-            "state_dict": {k: v.cpu() for k, v in self.network_.state_dict().items()},
-            "train": {"best_epoch": self.train_result_.best_epoch,
-                      "best_val_mae": self.train_result_.best_val,
-                      "seconds": self.train_result_.seconds},
-        }
-        return atomic_file(path).write(lambda tmp: torch.save(state, tmp))
+        return {"model": self.name, "params": params, "schema": self.schema_,
+                "scaler": self.scaler_.to_config(),
+                "train": {"best_epoch": self.train_result_.best_epoch,
+                          "best_val_mae": self.train_result_.best_val,
+                          "seconds": self.train_result_.seconds}}
+
+    @classmethod
+    def described(cls, state: dict[str, Any], device: str = "auto",
+                  training_plan: TrainingPlan | None = None) -> NeuralForecaster:
+        """The model ``description()`` gave, without its network (the caller sets
+        ``network_``)."""
+        model = cls(**state["params"], device=device, training_plan=training_plan)
+        model.schema_ = state["schema"]
+        model.scaler_ = scaler_from_config(state["scaler"])
+        train = state.get("train", {})
+        model.train_result_ = TrainResult(train.get("best_epoch", -1),
+                                          train.get("best_val_mae", float("nan")),
+                                          train.get("seconds", float("nan")))
+        return model
 
     @classmethod
     def from_checkpoint(cls, state: dict[str, Any], device: str = "auto",
                         training_plan: TrainingPlan | None = None) -> NeuralForecaster:
         """Rebuild a model from a checkpoint's contents (``training_plan`` as in the
         constructor: the plan a later ``fit`` trains with)."""
-        model = cls(**state["params"], device=device, training_plan=training_plan)
-        model.schema_ = state["schema"]
-        model.scaler_ = scaler_from_config(state["scaler"])
+        model = cls.described(state, device, training_plan)
         net = model.build_network(model.schema_)
         net.load_state_dict(state["state_dict"])
         model.network_ = net.to(resolve_device(device)).eval()
-        train = state.get("train", {})
-        model.train_result_ = TrainResult(train.get("best_epoch", -1),
-                                          train.get("best_val_mae", float("nan")),
-                                          train.get("seconds", float("nan")))
         return model
 
 
