@@ -24,16 +24,23 @@ benchmark_app = typer.Typer(help="Reproducible benchmarks: JSON, and a Markdown 
 app.add_typer(benchmark_app, name="benchmark")
 
 
-def _command(data: str, json_path: Path, models: str | None, quick: bool, seed: int,
-             results: Path | None, verb: str = "forecast", modes: str | None = None) -> str:
-    """The command line that reproduces this run, as written beside the table."""
-    parts = ["cityfocus", "benchmark", verb, "--data", data, "--json", str(json_path)]
-    parts += ["--models", models] if models is not None else []
-    parts += ["--modes", modes] if modes else []
-    parts += ["--quick"] if quick else []
-    parts += ["--seed", str(seed)] if seed else []
-    parts += ["--results", str(results)] if results is not None else []
+def _command(verb: str, *options: tuple[str, object]) -> str:
+    """The command line that reproduces this run, as written beside the table: each
+    ``(option, value)`` in order, a flag alone for True, left out for None or False."""
+    parts = ["cityfocus", "benchmark", verb]
+    for option, value in options:
+        if value is True:
+            parts.append(option)
+        elif value is not None and value is not False:
+            parts += [option, str(value)]
     return shlex.join(parts)
+
+
+def _neural_models(models: str | None) -> list[str] | None:
+    """``--models`` of the decision and energy benchmarks: '' for baselines only."""
+    if models is not None and not models.strip():
+        return []
+    return _names(models, "--models", "model")
 
 
 @benchmark_app.command("forecast")
@@ -60,10 +67,11 @@ def forecast(
     results_file = _results_path(results)
     chosen = _names(models, "--models", "model")
     jobs = plan(data, chosen)  # checks dataset and model names before any work
-    command = _command(data, json_path, models, quick, seed, results)
+    command = _command("forecast", ("--data", data), ("--json", json_path), ("--models", models),
+                       ("--quick", quick), ("--seed", seed or None), ("--results", results))
     result = _with_progress(data, len(jobs), lambda advance: run_forecast_benchmark(
         data, models=chosen, quick=quick, seed=seed, command=command, progress=advance))
-    _write(result, json_file, f"forecast:{data}", section_markdown(result), results_file)
+    _write(result, json_file, {f"forecast:{data}": section_markdown(result)}, results_file)
 
 
 @benchmark_app.command("decide")
@@ -93,17 +101,17 @@ def decide(
 
     json_file = OutputFile(json_path, option="--json", force=force, suffixes=(".json",))
     results_file = _results_path(results)
-    chosen = [] if models is not None and not models.strip() else _names(models, "--models",
-                                                                          "model")
+    chosen = _neural_models(models)
     picked = _names(modes, "--modes", "mode")
     jobs = plan(data, chosen, picked)  # checks dataset, model and mode names before any work
-    command = _command(data, json_path, models, quick, seed, results, "decide", modes)
-    if threads is not None:
-        command += f" --threads {threads}"
+    command = _command("decide", ("--data", data), ("--json", json_path), ("--models", models),
+                       ("--modes", modes or None), ("--quick", quick), ("--seed", seed or None),
+                       ("--results", results), ("--threads", threads))
     result = _with_progress(data, len(jobs), lambda advance: run_decision_benchmark(
         data, models=chosen, modes=picked, quick=quick, seed=seed, threads=threads,
         command=command, progress=advance))
-    _write(result, json_file, f"decide:{data}", decision_section_markdown(result), results_file)
+    _write(result, json_file, {f"decide:{data}": decision_section_markdown(result)},
+           results_file)
 
 
 @benchmark_app.command("robust")
@@ -142,21 +150,17 @@ def robust(
     results_file = _results_path(results)
     forecast_protocol(data)  # a dataset without a forecast protocol is refused before work
     if detection_only:
-        command = shlex.join(["cityfocus", "benchmark", "robust", "--data", data, "--json",
-                              str(json_path), "--detection-only",
-                              *(["--quick"] if quick else []),
-                              *(["--results", str(results)] if results is not None else [])])
+        command = _command("robust", ("--data", data), ("--json", json_path),
+                           ("--detection-only", True), ("--quick", quick), ("--results", results))
         found = run_detection_benchmark(data, quick=quick, command=command)
-        _write(found, json_file, f"robust-detection:{data}", detection_markdown(found),
+        _write(found, json_file, {f"robust-detection:{data}": detection_markdown(found)},
                results_file)
         return
     plot_file = OutputFile(json_path.with_suffix(".png"), option="--json (its plot)",
                            force=force, suffixes=(".png",))
-    command = shlex.join(["cityfocus", "benchmark", "robust", "--data", data, "--json",
-                          str(json_path), "--epsilon", f"{epsilon:g}",
-                          *(["--epochs", str(epochs)] if epochs is not None else []),
-                          *(["--quick"] if quick else []),
-                          *(["--results", str(results)] if results is not None else [])])
+    command = _command("robust", ("--data", data), ("--json", json_path),
+                       ("--epsilon", f"{epsilon:g}"), ("--epochs", epochs), ("--quick", quick),
+                       ("--results", results))
     result = _with_progress(data, 7, lambda advance: run_robust_benchmark(
         data, epsilon=epsilon, quick=quick, epochs=epochs, command=command,
         progress=advance))
@@ -166,7 +170,7 @@ def robust(
         import os
 
         plot = os.path.relpath(plot_file.path, results.parent.resolve())
-    _write(result, json_file, f"robust:{data}", robust_markdown(result, plot), results_file)
+    _write(result, json_file, {f"robust:{data}": robust_markdown(result, plot)}, results_file)
 
 
 def _results_path(results: Path | None) -> Path | None:
@@ -205,17 +209,19 @@ def _with_progress(data: str, total: int, run: Callable[[Callable[[Any], None]],
     return result
 
 
-def _write(result: dict, json_file: OutputFile, key: str, markdown: str,
+def _write(result: dict, json_file: OutputFile, sections: dict[str, str],
            results_path: Path | None) -> None:
-    """Write the JSON, the RESULTS.md section (if a path), and print the section."""
+    """Write the JSON, each ``{key: markdown}`` section into RESULTS.md (if a path), and
+    print the sections."""
     from cityfocus_bench.forecast import write_json
     from cityfocus_bench.markdown import write_section
 
     console = Console()
     json_file.write(lambda tmp: write_json(result, tmp))
-    if results_path is not None:
-        write_section(results_path, key, markdown, option="--results")
-    console.print(markdown, markup=False, highlight=False, soft_wrap=True)
+    for key, markdown in sections.items():
+        if results_path is not None:
+            write_section(results_path, key, markdown, option="--results")
+        console.print(markdown, markup=False, highlight=False, soft_wrap=True)
     where = f" and {results_path}" if results_path is not None else ""
     console.print(f"wrote {json_file.shown}{where}", markup=False, highlight=False)
 
@@ -243,34 +249,21 @@ def energy(
     flow on the realized profiles; write JSON + Markdown."""
     from cityfocus_bench.energy import plan, run_energy_benchmark
     from cityfocus_bench.energy_markdown import energy_section_markdown
-    from cityfocus_bench.forecast import write_json
-    from cityfocus_bench.markdown import write_section
 
     json_file = OutputFile(json_path, option="--json", force=force, suffixes=(".json",))
     results_file = _results_path(results)
     grids = _names(data, "--data", "dataset")
-    chosen = [] if models is not None and not models.strip() else _names(models, "--models",
-                                                                          "model")
+    chosen = _neural_models(models)
     jobs = plan(grids, chosen)  # checks grid and model names before any work
     _energy_extra_installed()
-    parts = ["cityfocus", "benchmark", "energy", *(["--data", data] if data else []),
-             "--json", str(json_path), *(["--models", models] if models is not None else []),
-             *(["--quick"] if quick else []), *(["--seed", str(seed)] if seed else []),
-             *(["--threads", str(threads)] if threads is not None else []),
-             *(["--results", str(results)] if results is not None else [])]
+    command = _command("energy", ("--data", data or None), ("--json", json_path),
+                       ("--models", models), ("--quick", quick), ("--seed", seed or None),
+                       ("--threads", threads), ("--results", results))
     result = _with_progress("SimBench grids", len(jobs), lambda advance: run_energy_benchmark(
-        grids, models=chosen, quick=quick, seed=seed, threads=threads,
-        command=shlex.join(parts), progress=advance))
-    console = Console()
-    json_file.write(lambda tmp: write_json(result, tmp))
-    for grid in result["grids"]:
-        markdown = energy_section_markdown(result, grid)
-        if results_file is not None:
-            write_section(results_file, f"energy:{grid['dataset']}", markdown,
-                          option="--results")
-        console.print(markdown, markup=False, highlight=False, soft_wrap=True)
-    where = f" and {results_file}" if results_file is not None else ""
-    console.print(f"wrote {json_file.shown}{where}", markup=False, highlight=False)
+        grids, models=chosen, quick=quick, seed=seed, threads=threads, command=command,
+        progress=advance))
+    _write(result, json_file, {f"energy:{grid['dataset']}": energy_section_markdown(result, grid)
+                               for grid in result["grids"]}, results_file)
 
 
 def _energy_extra_installed() -> None:
