@@ -162,7 +162,8 @@ def run_robust_benchmark(dataset: str, *, epsilon: float, quick: bool = False,
                      "split_rule": protocol.split_rule, "target": data.target,
                      "units": protocol.units, "epsilon": epsilon, "seed": SEED},
         "fits": fits, "input_dropout": {"chosen": chosen_rate, "candidates": dropout_scores},
-        "rmse": scores, "detection": detection, "check": _check_record(check, data, split),
+        "rmse": scores, "detection": detection,
+        "check": _check_record(check, _target_flags(check, data), split),
         "attacks": attacks,
         "environment": {"python": platform.python_version(), "torch": torch.__version__,
                         "threads": torch.get_num_threads(), "git_commit": commit,
@@ -191,12 +192,19 @@ def _detect(check: SensorCheck, faulted: CityData, faults: Any,
                                      faulted.mask[part, :, k])
 
 
-def _check_record(check: SensorCheck, data: CityData, split: Split) -> dict[str, Any]:
-    """The check's settings and the share of the clean test readings it flags (no fault
-    injected: readings the data's own sensors got wrong, or false alarms)."""
+def _target_flags(check: SensorCheck, data: CityData) -> dict[str, np.ndarray]:
+    """What ``check`` flags in ``data``'s target (``{"stuck": [T, N], "spike": [T, N]}``)."""
     k = data.target_index
-    found = check.flags(data.values[:, :, k], data.mask[:, :, k])
-    observed = data.mask[split.test_start:, :, k]
+    return check.flags(data.values[:, :, k], data.mask[:, :, k])
+
+
+def _check_record(check: SensorCheck, found: dict[str, np.ndarray],
+                  split: Split) -> dict[str, Any]:
+    """The check's settings and the share of the clean test readings it flags (``found``: its
+    flags on the recorded data, no fault injected: readings the data's own sensors got
+    wrong, or false alarms)."""
+    k = split.data.target_index
+    observed = split.data.mask[split.test_start:, :, k]
     return {"alpha": check.alpha, "min_run": check.min_run, "window": check.window,
             "z": check.z, "prior": check.prior, "fitted_on": [0, split.val_start],
             "clean_test_flagged": {
@@ -216,7 +224,7 @@ def run_detection_benchmark(dataset: str, *, quick: bool = False, seeds: int = 5
     split = protocol.split(data)
     check = fit_check(data, split)
     k, start = data.target_index, split.test_start
-    found = check.flags(data.values[:, :, k], data.mask[:, :, k])
+    found = _target_flags(check, data)
     own = (found["stuck"] | found["spike"])[start:]  # flagged with no fault injected
     detection: dict[str, Any] = {}
     for kind, rate in FAULTS:
@@ -236,7 +244,7 @@ def run_detection_benchmark(dataset: str, *, quick: bool = False, seeds: int = 5
         "dataset": dataset, "quick": quick, "command": command,
         "protocol": {"split_rule": protocol.split_rule, "target": data.target,
                      "units": protocol.units, "seeds": list(range(seeds))},
-        "detection": detection, "check": _check_record(check, data, split),
+        "detection": detection, "check": _check_record(check, found, split),
         "environment": {"python": platform.python_version(), "git_commit": commit,
                         "created": datetime.now(UTC).isoformat(timespec="seconds")},
         "seconds": time.perf_counter() - started,
