@@ -155,9 +155,10 @@ def predict(
 def export(
     model: Path = typer.Option(..., help="Checkpoint written by `cityfocus train`."),
     out: Path = typer.Option(..., help="The ONNX file to write (.onnx)."),
-    int8: bool = typer.Option(False, "--int8", help="Store the weights of the matrix products "
-                              "as int8 (dynamic quantization: smaller, usually faster on CPU; "
-                              "forecasts change a little, see docs/scale.md)."),
+    int8: bool = typer.Option(False, "--int8", help="Store the weights of the inner matrix "
+                              "products as int8 (dynamic quantization; those reading the inputs "
+                              "or writing the forecast stay float32; forecasts change a little, "
+                              "see docs/scale.md)."),
     force: bool = force_option(),
 ) -> None:
     """Export a checkpoint's network to ONNX for `cityfocus predict --onnx` (onnxruntime)."""
